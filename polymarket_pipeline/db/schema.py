@@ -1,0 +1,292 @@
+"""The application tables (SQLAlchemy 2 declarative models).
+
+Column names of the public contract (interface.md) are kept; extra bookkeeping columns are added
+where reconciliation or restart safety needs them. Migrations in ``db/migrations`` mirror this file.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+    true,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from polymarket_pipeline.db.types import UtcDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def new_id() -> str:
+    """A random hex id for surrogate keys."""
+    return uuid.uuid4().hex
+
+
+class WalletPollState(Base):
+    """The wallet registry and each wallet's polling cursor (one row per registered wallet)."""
+
+    __tablename__ = "wallet_poll_state"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    is_hot_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_trade_time_seen: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Newest stored fill time; advanced only after that wallet's fills are committed."""
+    history_complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """True once the first full-history poll succeeded (v1 may stay False: offset cap)."""
+    last_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_trades_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_positions_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    positions_snapshot_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Fetch time of the stored position snapshot; an older fetch never overwrites a newer one."""
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    last_error_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_wallet_poll_state_active_hot", "is_active", "is_hot_pinned"),)
+
+
+class Follow(Base):
+    """A user following a trader: followed wallets are hot."""
+
+    __tablename__ = "follows"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    wallet_address: Mapped[str] = mapped_column(
+        String(42), ForeignKey("wallet_poll_state.wallet_address"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_follows_wallet_address", "wallet_address"),)
+
+
+class TradePublic(Base):
+    """One fill of one wallet (taker or maker leg), keyed by its natural-key hash."""
+
+    __tablename__ = "trades_public"
+
+    trade_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wallet_address: Mapped[str] = mapped_column(String(42))
+    condition_id: Mapped[str] = mapped_column(String(66))
+    asset: Mapped[str] = mapped_column(String(100))
+    side: Mapped[str] = mapped_column(String(4))
+    size: Mapped[float] = mapped_column(Float)
+    price: Mapped[float] = mapped_column(Float)
+    traded_at: Mapped[datetime] = mapped_column()
+    transaction_hash: Mapped[str] = mapped_column(String(66))
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    slug: Mapped[str | None] = mapped_column(Text, nullable=True)
+    event_slug: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """0 for the first fill with a natural key; n for the n-th exact repeat in one response."""
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_trades_public_wallet_traded_at", "wallet_address", "traded_at"),
+        Index("ix_trades_public_traded_at", "traded_at"),
+        Index("ix_trades_public_condition_id", "condition_id"),
+    )
+
+
+class PositionCurrent(Base):
+    """The latest snapshot of each open position."""
+
+    __tablename__ = "positions_current"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(100), primary_key=True)
+    condition_id: Mapped[str] = mapped_column(String(66))
+    size: Mapped[float] = mapped_column(Float)
+    avg_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cur_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    current_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    initial_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cash_pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
+    realized_pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
+    redeemable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    mergeable: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    slug: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    end_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column()
+    last_seen_at: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_positions_current_condition_id", "condition_id"),)
+
+
+class PositionClosed(Base):
+    """One row per closing of a position, with the reason it closed."""
+
+    __tablename__ = "positions_closed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    wallet_address: Mapped[str] = mapped_column(String(42))
+    asset: Mapped[str] = mapped_column(String(100))
+    condition_id: Mapped[str] = mapped_column(String(66))
+    reason: Mapped[str] = mapped_column(String(20))
+    closed_at: Mapped[datetime] = mapped_column()
+    last_size: Mapped[float] = mapped_column(Float)
+    avg_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    cur_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    realized_pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    first_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+    __table_args__ = (
+        Index("ix_positions_closed_wallet_closed_at", "wallet_address", "closed_at"),
+        Index("ix_positions_closed_closed_at", "closed_at"),
+    )
+
+
+class PositionEvent(Base):
+    """One row per detected change of a position (opened, increased, decreased, closed)."""
+
+    __tablename__ = "position_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    wallet_address: Mapped[str] = mapped_column(String(42))
+    asset: Mapped[str] = mapped_column(String(100))
+    condition_id: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    event_type: Mapped[str] = mapped_column(String(10))
+    size_before: Mapped[float] = mapped_column(Float)
+    size_after: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    detected_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        Index("ix_position_events_wallet_asset", "wallet_address", "asset", "id"),
+        Index("ix_position_events_detected_at", "detected_at"),
+    )
+
+
+class WalletLink(Base):
+    """A user's linked wallet, the input of the daily integrations sync."""
+
+    __tablename__ = "wallet_links"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(255))
+    chain: Mapped[str] = mapped_column(String(32), default="polygon", server_default="polygon")
+    address: Mapped[str] = mapped_column(String(42))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "chain", "address", name="uq_wallet_links_user_chain_address"),
+        Index("ix_wallet_links_address", "address"),
+    )
+
+
+class ExternalPositionsRaw(Base):
+    """Payloads exactly as received, one per (user, source, UTC day) unless a sync was forced."""
+
+    __tablename__ = "external_positions_raw"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(String(255))
+    source: Mapped[str] = mapped_column(String(32))
+    sync_date: Mapped[date] = mapped_column(Date)
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """0 for the day's sync; 1, 2, ... for forced re-syncs of the same day."""
+    fetched_at: Mapped[datetime] = mapped_column()
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    __table_args__ = (
+        UniqueConstraint(
+            "user_id", "source", "sync_date", "revision", name="uq_external_positions_raw_user_day_rev"
+        ),
+    )
+
+
+class ExternalMarket(Base):
+    """A user's position in one token, summed across all the user's linked wallets."""
+
+    __tablename__ = "external_markets"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(100), primary_key=True)
+    market_id: Mapped[str] = mapped_column(String(66))
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    category: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size: Mapped[float] = mapped_column(Float)
+    avg_price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    current_value: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pnl: Mapped[float | None] = mapped_column(Float, nullable=True)
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    wallet_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    as_of: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_external_markets_market_id", "market_id"),)
+
+
+class MarketCache(Base):
+    """Market metadata (Gamma) and resolution (CLOB), shared by all users, refreshed at most hourly."""
+
+    __tablename__ = "market_cache"
+
+    condition_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    slug: Mapped[str | None] = mapped_column(Text, nullable=True)
+    category: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    outcomes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    token_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    closed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    winner_asset: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    fetched_at: Mapped[datetime] = mapped_column()
+
+
+class SyncRun(Base):
+    """One summary row per sweep, hot cycle or integrations run (what the seeds printed)."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
+    kind: Mapped[str] = mapped_column(String(32))
+    dagster_run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    started_at: Mapped[datetime] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="running", server_default="running")
+    stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+    __table_args__ = (Index("ix_sync_runs_kind_finished_at", "kind", "finished_at"),)

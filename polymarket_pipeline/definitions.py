@@ -1,0 +1,22 @@
+"""The Dagster code location: ``dagster dev -m polymarket_pipeline.definitions``."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from polymarket_pipeline.defs.environment import resources_from_env
+from polymarket_pipeline.defs.integrations.assets import integrations, integrations_job, integrations_schedule
+from polymarket_pipeline.defs.wallets.assets import positions, trades_public
+from polymarket_pipeline.defs.wallets.checks import WALLET_CHECKS
+from polymarket_pipeline.defs.wallets.jobs import cold_wallets_job, hot_wallets_job
+from polymarket_pipeline.defs.wallets.schedules import cold_wallets_schedule
+from polymarket_pipeline.defs.wallets.sensors import hot_wallets_sensor
+
+defs = dg.Definitions(
+    assets=[trades_public, positions, integrations],
+    asset_checks=WALLET_CHECKS,
+    jobs=[hot_wallets_job, cold_wallets_job, integrations_job],
+    schedules=[cold_wallets_schedule, integrations_schedule],
+    sensors=[hot_wallets_sensor],
+    resources=resources_from_env(),
+)

@@ -1,0 +1,20 @@
+"""Daily UTC partitions shared by trade history and the integrations sync."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+
+import dagster as dg
+
+HISTORY_START = os.environ.get("POLYMARKET_HISTORY_START", "2020-06-01")
+"""First trade day offered for backfills (Polymarket opened in mid-2020)."""
+
+trade_days = dg.DailyPartitionsDefinition(
+    start_date=HISTORY_START, timezone="UTC", end_offset=1, fmt="%Y-%m-%d"
+)
+"""``trades_public`` partitions; ``end_offset=1`` makes today a partition, which live polls fill."""
+
+
+def today_key(now: datetime | None = None) -> str:
+    return (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%d")

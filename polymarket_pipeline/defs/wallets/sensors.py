@@ -1,0 +1,156 @@
+"""``hot_wallets_sensor``: polls followed wallets every second, inside each sensor tick.
+
+The daemon evaluates sensors about every 5 s and a run costs seconds of overhead, so the sensor
+does the hot work itself: each tick runs ~1 s cycles for a few seconds (``sync.hot``), writes the
+rows, and reports them as runless materializations so the UI shows ``trades_public`` updating. A
+feed gap is handed to ``hot_wallets_job`` as a run request.
+"""
+
+import asyncio
+import threading
+from collections.abc import Coroutine
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+import dagster as dg
+from sqlalchemy.engine import Engine
+
+from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.api.settings import ClientSettings
+from polymarket_pipeline.api.stats import ApiStats
+from polymarket_pipeline.defs.partitions import today_key
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.wallets.checks import hot_freshness_evaluation
+from polymarket_pipeline.defs.wallets.config import SWEEP_TAG
+from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
+from polymarket_pipeline.defs.wallets.schedules import active_run_ids
+from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller, HotSettings
+
+T = TypeVar("T")
+
+TICK_TIMEOUT_SECONDS = 45.0
+"""Stay well inside the daemon's 60 s sensor evaluation timeout."""
+FRESHNESS_CHECK_EVERY = timedelta(minutes=1)
+
+
+class _HotLoop:
+    """One event loop per process for every tick, so the hot token bucket, the per-wallet
+    cooldowns and the HTTP connections carry over from tick to tick."""
+
+    def __init__(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        threading.Thread(target=self._loop.run_forever, name="hot-wallets-loop", daemon=True).start()
+        self._throttles: dict[ClientSettings, tuple[RateLimiter, WalletCooldown]] = {}
+        self.last_freshness_check: datetime | None = None
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()  # each wallet's writes are atomic: cancelling leaves no half-written wallet
+            raise
+
+    def client(self, settings: ClientSettings, stats: ApiStats) -> PolymarketClient:
+        if settings not in self._throttles:
+            self._throttles[settings] = (
+                RateLimiter(settings.rate_limit, settings.burst),
+                WalletCooldown(settings.wallet_cooldown_seconds),
+            )
+        limiter, cooldown = self._throttles[settings]
+        return PolymarketClient(settings, stats=stats, limiter=limiter, cooldown=cooldown)
+
+
+_hot_loop: _HotLoop | None = None
+_hot_loop_lock = threading.Lock()
+
+
+def hot_loop() -> _HotLoop:
+    global _hot_loop
+    with _hot_loop_lock:
+        if _hot_loop is None:
+            _hot_loop = _HotLoop()
+        return _hot_loop
+
+
+def hot_tick(
+    polymarket: PolymarketApiResource, engine: Engine, cursor: FeedCursor
+) -> tuple[HotCycleStats, ApiStats, FeedCursor, bool]:
+    """One sensor tick's worth of hot cycles; returns stats, the new cursor and the gap flag."""
+    runtime = hot_loop()
+    api_stats = ApiStats()
+    client = runtime.client(polymarket.settings("hot"), api_stats)
+
+    async def tick() -> tuple[HotCycleStats, FeedCursor, bool]:
+        async with client:
+            poller = HotPoller(client, engine, settings=HotSettings(), cursor=cursor)
+            stats = await poller.run_window()
+            return stats, poller.cursor, poller.gap_detected
+
+    stats, new_cursor, gap = runtime.run(tick(), TICK_TIMEOUT_SECONDS)
+    return stats, api_stats, new_cursor, gap
+
+
+def _events(stats: HotCycleStats, api_stats: ApiStats) -> list[dg.AssetMaterialization]:
+    metadata = {
+        **stats.as_metadata(),
+        "api_requests": api_stats.requests,
+        "api_rate_limited": api_stats.rate_limited,
+        "api_retries": api_stats.retries,
+        "tier": "hot",
+        "failed_wallets": dg.MetadataValue.json(stats.sweep.failures),
+    }
+    events = []
+    if stats.trades_inserted:
+        events.append(dg.AssetMaterialization("trades_public", partition=today_key(), metadata=metadata))
+    if any(stats.sweep.events.values()):
+        events.append(dg.AssetMaterialization("positions_current", metadata=metadata))
+    if stats.sweep.closes:
+        events.append(dg.AssetMaterialization("positions_closed", metadata=metadata))
+    return events
+
+
+@dg.sensor(
+    name="hot_wallets_sensor",
+    job=hot_wallets_job,
+    minimum_interval_seconds=1,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Polls hot (followed or pinned) wallets about every second: the global trade feed "
+    "since the last cursor, then only the wallets that traded, plus a slower per-wallet "
+    "re-verification of every hot wallet.",
+)
+def hot_wallets_sensor(
+    context: dg.SensorEvaluationContext, polymarket: PolymarketApiResource, database: DatabaseResource
+) -> dg.SensorResult:
+    engine = database.engine()
+    cursor = FeedCursor.loads(context.cursor)
+    stats, api_stats, new_cursor, gap = hot_tick(polymarket, engine, cursor)
+    for wallet, error in stats.sweep.failures.items():
+        context.log.warning(f"hot wallet {wallet} failed (retried next cycle): {error}")
+
+    events: list[Any] = list(_events(stats, api_stats))
+    runtime = hot_loop()
+    now = datetime.now(UTC)
+    if runtime.last_freshness_check is None or now - runtime.last_freshness_check >= FRESHNESS_CHECK_EVERY:
+        runtime.last_freshness_check = now
+        events.append(hot_freshness_evaluation(engine, now))
+
+    run_requests = []
+    if gap and not active_run_ids(context.instance, hot_wallets_job.name):
+        context.log.warning(
+            "the trade feed had more new fills than the page budget: polling every hot wallet"
+        )
+        run_requests.append(
+            dg.RunRequest(
+                partition_key=today_key(now),
+                run_config=sweep_run_config("hot"),
+                tags={SWEEP_TAG: "hot", "polymarket/reason": "feed_gap"},
+            )
+        )
+    skip = None
+    if not events and not run_requests:
+        skip = f"{stats.cycles} cycles, {api_stats.requests} requests, no new activity"
+    return dg.SensorResult(
+        asset_events=events, run_requests=run_requests, cursor=new_cursor.dumps(), skip_reason=skip
+    )

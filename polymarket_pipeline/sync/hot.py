@@ -1,0 +1,204 @@
+"""The hot path: fills of followed wallets land within seconds, at O(1) requests per idle cycle.
+
+One cycle reads the global trade feed since the last cursor (one request when nothing happened),
+stores the hot wallets' fills straight from it, and then polls only the wallets that appeared
+(trades since their watermark, positions). Correctness never rests on the feed alone: every hot
+wallet is also re-verified per wallet on a slower cadence, and a feed gap (more new fills than
+the page budget) is reported so the caller can poll every hot wallet (``hot_wallets_job``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+
+from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.db import state, wallets
+from polymarket_pipeline.db.trades import upsert_trades
+from polymarket_pipeline.domain.fills import key_fills
+from polymarket_pipeline.domain.records import Fill
+from polymarket_pipeline.sync.markets import MarketDirectory
+from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
+from polymarket_pipeline.sync.wallet_poll import utcnow
+
+FEED_OVERLAP_SECONDS = 30
+"""The feed is re-read this far back: fills indexed late still show up, and upserts dedupe them."""
+
+
+@dataclass(frozen=True, slots=True)
+class HotSettings:
+    cycle_seconds: float = 1.0
+    window_seconds: float = 3.5
+    reverify_interval: timedelta = timedelta(minutes=2)
+    max_reverify_per_cycle: int = 4
+    feed_max_pages: int = 5
+    feed_overlap_seconds: int = FEED_OVERLAP_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class FeedCursor:
+    """Newest feed timestamp seen (epoch s); None before the first cycle."""
+
+    newest: int | None = None
+
+    def dumps(self) -> str:
+        return json.dumps({"newest": self.newest})
+
+    @classmethod
+    def loads(cls, raw: str | None) -> FeedCursor:
+        if not raw:
+            return cls()
+        try:
+            value = json.loads(raw).get("newest")
+        except (ValueError, AttributeError):
+            return cls()
+        return cls(int(value) if isinstance(value, int | float) else None)
+
+
+@dataclass(slots=True)
+class HotCycleStats:
+    cycles: int = 0
+    feed_fills: int = 0
+    feed_trades_inserted: int = 0
+    feed_gaps: int = 0
+    triggered_wallets: int = 0
+    reverified_wallets: int = 0
+    sweep: SweepStats = field(default_factory=SweepStats)
+
+    @property
+    def trades_inserted(self) -> int:
+        return self.feed_trades_inserted + self.sweep.trades_inserted
+
+    def as_metadata(self) -> dict[str, object]:
+        return {
+            **self.sweep.as_metadata(),
+            "cycles": self.cycles,
+            "feed_fills": self.feed_fills,
+            "feed_trades_inserted": self.feed_trades_inserted,
+            "trades_inserted": self.trades_inserted,
+            "feed_gaps": self.feed_gaps,
+            "triggered_wallets": self.triggered_wallets,
+            "reverified_wallets": self.reverified_wallets,
+        }
+
+
+class HotPoller:
+    """Runs hot cycles against one client and database; keeps the feed cursor between cycles."""
+
+    def __init__(
+        self,
+        client: PolymarketClient,
+        engine: Engine,
+        *,
+        settings: HotSettings = HotSettings(),
+        cursor: FeedCursor = FeedCursor(),
+        now: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._client = client
+        self._engine = engine
+        self._settings = settings
+        self.cursor = cursor
+        self._now = now
+        self._markets = MarketDirectory(client, engine, now=now)
+        self.gap_detected = False
+        """Set when the feed had more new fills than the page budget: every hot wallet is suspect."""
+
+    async def run_window(self, stats: HotCycleStats | None = None) -> HotCycleStats:
+        """Cycle every ``cycle_seconds`` until ``window_seconds`` have passed (one sensor tick)."""
+        stats = stats or HotCycleStats()
+        deadline = time.monotonic() + self._settings.window_seconds
+        while True:
+            started = time.monotonic()
+            await self.cycle(stats)
+            next_start = started + self._settings.cycle_seconds
+            if next_start >= deadline:
+                return stats
+            await asyncio.sleep(max(0.0, next_start - time.monotonic()))
+
+    async def cycle(self, stats: HotCycleStats) -> None:
+        hot = set(await asyncio.to_thread(self._hot_wallets))
+        stats.cycles += 1
+        if not hot:
+            return
+        triggered, gap = await self._read_feed(hot, stats)
+        self.gap_detected = self.gap_detected or gap
+        due = await asyncio.to_thread(self._due_for_reverify, sorted(hot))
+        due = [w for w in due if w not in triggered]
+        stats.triggered_wallets += len(triggered)
+        stats.reverified_wallets += len(due)
+        to_poll = [*sorted(triggered), *due]
+        if to_poll:
+            stats.sweep.merge(
+                await sweep(
+                    self._client,
+                    self._engine,
+                    to_poll,
+                    options=SweepOptions(),
+                    markets=self._markets,
+                    now=self._now,
+                )
+            )
+
+    async def _read_feed(self, hot: set[str], stats: HotCycleStats) -> tuple[set[str], bool]:
+        """Store hot wallets' new fills from the feed; returns the wallets that had some, and a gap flag."""
+        newest = self.cursor.newest
+        if newest is None:
+            since = int(self._now().timestamp()) - self._settings.feed_overlap_seconds
+        else:
+            since = newest - self._settings.feed_overlap_seconds
+        page = await self._client.fetch_trade_feed(since=since, max_pages=self._settings.feed_max_pages)
+        stats.feed_fills += len(page.fills)
+        if page.fills:
+            self.cursor = FeedCursor(max(newest or 0, max(f.timestamp for f in page.fills)))
+        elif newest is None:
+            self.cursor = FeedCursor(since + self._settings.feed_overlap_seconds)
+        if not page.reached_since:
+            stats.feed_gaps += 1
+        by_wallet: dict[str, list[Fill]] = defaultdict(list)
+        for fill in _complete_seconds(page.fills, since=since, reached_since=page.reached_since):
+            if fill.wallet_address in hot:
+                by_wallet[fill.wallet_address].append(fill)
+        if not by_wallet:
+            return set(), not page.reached_since
+        inserted = await asyncio.to_thread(self._store_feed_fills, by_wallet)
+        stats.feed_trades_inserted += sum(inserted.values())
+        return {w for w, n in inserted.items() if n}, not page.reached_since
+
+    def _store_feed_fills(self, by_wallet: dict[str, list[Fill]]) -> dict[str, int]:
+        at = self._now()
+        with self._engine.begin() as connection:
+            return {w: upsert_trades(connection, key_fills(fills), at) for w, fills in by_wallet.items()}
+
+    def _hot_wallets(self) -> list[str]:
+        with self._engine.connect() as connection:
+            return wallets.hot_wallets(connection)
+
+    def _due_for_reverify(self, hot: Sequence[str]) -> list[str]:
+        """The stalest hot wallets past the re-verify interval, a few per cycle."""
+        with self._engine.connect() as connection:
+            ordered = state.stalest_first(connection, hot)
+            polled = state.last_polled(connection, ordered)
+        cutoff = self._now() - self._settings.reverify_interval
+        due = [w for w in ordered if (polled.get(w) is None or polled[w] < cutoff)]  # type: ignore[operator]
+        return due[: self._settings.max_reverify_per_cycle]
+
+
+def _complete_seconds(fills: Sequence[Fill], *, since: int, reached_since: bool) -> list[Fill]:
+    """Fills whose whole second was read (a page can end half-way through its oldest second).
+
+    Only complete seconds are keyed from the feed, so identical fills get the same occurrence
+    numbers as in the per-wallet poll that later re-reads them.
+    """
+    if reached_since:
+        return [f for f in fills if f.timestamp >= since]
+    if not fills:
+        return []
+    oldest = min(f.timestamp for f in fills)
+    return [f for f in fills if f.timestamp > oldest]

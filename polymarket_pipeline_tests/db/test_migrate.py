@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from polymarket_pipeline.db.engine import create_db_engine
+from polymarket_pipeline.db.migrate import (
+    SchemaNotCurrentError,
+    current_revision,
+    ensure_current,
+    head_revision,
+    upgrade,
+)
+from polymarket_pipeline.db.schema import Base
+
+CONTRACT_COLUMNS = {
+    "follows": {"user_id", "wallet_address", "created_at"},
+    "wallet_poll_state": {
+        "wallet_address",
+        "is_active",
+        "is_hot_pinned",
+        "last_trade_time_seen",
+        "last_polled_at",
+        "last_error",
+        "updated_at",
+    },
+    "trades_public": {
+        "trade_id",
+        "wallet_address",
+        "condition_id",
+        "asset",
+        "side",
+        "size",
+        "price",
+        "traded_at",
+        "transaction_hash",
+        "title",
+        "outcome",
+        "outcome_index",
+    },
+    "positions_current": {
+        "wallet_address",
+        "asset",
+        "condition_id",
+        "size",
+        "avg_price",
+        "cur_price",
+        "current_value",
+        "cash_pnl",
+        "realized_pnl",
+        "redeemable",
+        "title",
+        "outcome",
+        "first_seen_at",
+        "last_seen_at",
+    },
+    "positions_closed": {
+        "wallet_address",
+        "asset",
+        "condition_id",
+        "reason",
+        "closed_at",
+        "last_size",
+        "avg_price",
+        "title",
+        "outcome",
+    },
+    "position_events": {
+        "wallet_address",
+        "asset",
+        "event_type",
+        "size_before",
+        "size_after",
+        "detected_at",
+    },
+    "wallet_links": {"id", "user_id", "chain", "address"},
+    "external_positions_raw": {"id", "user_id", "source", "fetched_at", "payload"},
+    "external_markets": {
+        "user_id",
+        "asset",
+        "market_id",
+        "title",
+        "category",
+        "tags",
+        "outcome",
+        "size",
+        "avg_price",
+        "current_value",
+        "pnl",
+        "resolved",
+        "as_of",
+        "updated_at",
+    },
+}
+
+
+def test_upgrade_creates_every_contract_table_and_is_idempotent(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    with pytest.raises(SchemaNotCurrentError, match="db upgrade"):
+        ensure_current(engine)
+    upgrade(engine)
+    upgrade(engine)  # second run is a no-op
+    assert current_revision(engine) == head_revision()
+    ensure_current(engine)
+    inspector = sa.inspect(engine)
+    for table, columns in CONTRACT_COLUMNS.items():
+        present = {c["name"] for c in inspector.get_columns(table)}
+        assert columns <= present, f"{table} lacks {columns - present}"
+    engine.dispose()
+
+
+def test_migrations_match_the_models(db_url: str) -> None:
+    """The migration chain produces exactly the schema the models describe (no drift)."""
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
