@@ -1,0 +1,447 @@
+"""The client against the local simulator, through real HTTP: paging, faults, rate and concurrency.
+
+Timing assertions read the simulator's request log (server-side arrival times), so they measure
+what Polymarket would see, not what the client believes it did.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import Counter
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from polymarket_pipeline.api import (
+    ApiTransportError,
+    ClientSettings,
+    PayloadError,
+    PolymarketClient,
+    RateLimiter,
+    WalletCooldown,
+)
+from polymarket_pipeline.domain.records import Fill
+
+simulator = pytest.importorskip("polymarket_pipeline.simulator.server")
+from polymarket_pipeline.simulator.faults import FaultRule  # noqa: E402
+from polymarket_pipeline.simulator.model import SimulatorConfig  # noqa: E402
+
+SimulatorServer = simulator.SimulatorServer
+T = TypeVar("T")
+
+BIG_WALLET_FILLS = 4500
+"""More than v1 can reach (offsets 0..3000 with 1000-row pages = 4000 rows)."""
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    return asyncio.run(coro)
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Any]:
+    cfg = SimulatorConfig(
+        seed=7,
+        n_wallets=20,
+        n_markets=10,
+        history_days=30,
+        trades_per_wallet=30,
+        live_trades_per_second=0.0,
+        enforce_limits=False,
+        v1_offset_cap=3000,
+        latency_ms=0,
+    )
+    with SimulatorServer(cfg) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def _clean(sim: Any) -> Iterator[None]:
+    sim.faults.clear()
+    sim.log.clear()
+    yield
+    sim.faults.clear()
+
+
+@pytest.fixture(scope="module")
+def big_wallet(sim: Any) -> str:
+    """A wallet with BIG_WALLET_FILLS taker fills (plus its makers' legs), one per second."""
+    model = sim.model
+    wallet = model.add_wallets(1, with_history=False)[0]
+    maker = model.wallets[0]
+    market = next(m for m in model.markets if not m.closed)
+    t0 = int(time.time()) - BIG_WALLET_FILLS - 10
+    for i in range(BIG_WALLET_FILLS):
+        model.inject_trade(
+            wallet, market.token_ids[i % 2], "BUY", 1 + i % 7, 0.5, makers=[maker], timestamp=t0 + i
+        )
+    return str(wallet)
+
+
+def settings(sim: Any, **overrides: Any) -> ClientSettings:
+    values: dict[str, Any] = {
+        "data_api_url": sim.data_api_url,
+        "clob_api_url": sim.clob_api_url,
+        "gamma_api_url": sim.gamma_api_url,
+        "rate_limit": 1000.0,
+        "burst": 1000,
+        "wallet_cooldown_seconds": 0.0,
+        "backoff_base_seconds": 0.01,
+        "max_retries": 2,
+        "connect_timeout_seconds": 2.0,
+        "read_timeout_seconds": 5.0,
+    }
+    values.update(overrides)
+    return ClientSettings(**values)
+
+
+def truth_fills(sim: Any, wallet: str) -> list[dict[str, Any]]:
+    return [f for f in sim.model.ground_truth()["fills"] if f["wallet"] == wallet]
+
+
+def truth_keys(rows: list[dict[str, Any]]) -> Counter[str]:
+    return Counter(
+        Fill(
+            wallet_address=f["wallet"],
+            side=f["side"],
+            asset=f["asset"],
+            condition_id=f["condition_id"],
+            size=f["size"],
+            price=f["price"],
+            timestamp=f["timestamp"],
+            transaction_hash=f["transaction_hash"],
+        ).natural_key
+        for f in rows
+    )
+
+
+def requests_for(sim: Any, path: str, wallet: str | None = None) -> list[Any]:
+    """Logged requests of one route template (``/v2/trades``; v1 is ``/trades``), oldest first."""
+    return [r for r in sim.log.records() if r.route == path and (wallet is None or r.wallet == wallet)]
+
+
+# --- trades --------------------------------------------------------------------------------------
+
+
+def test_v2_pages_a_big_wallet_exactly_once(sim: Any, big_wallet: str) -> None:
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim, v2_page_size=500)) as client:
+            return await client.fetch_wallet_trades(big_wallet)
+
+    history = run(go())
+    truth = truth_fills(sim, big_wallet)
+    assert len(truth) >= BIG_WALLET_FILLS
+    assert history.complete is True
+    assert Counter(f.natural_key for f in history.fills) == truth_keys(truth)
+    pages = requests_for(sim, "/v2/trades", big_wallet)
+    assert len(pages) == math.ceil(len(truth) / 500)
+    for page in pages:  # filters re-sent on every page
+        assert page.query.get("taker_only") == "false"
+        assert page.query.get("start") == "1"
+
+
+def test_v1_cap_truncation_is_flagged(sim: Any, big_wallet: str) -> None:
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim, data_api_version="v1")) as client:
+            return await client.fetch_wallet_trades(big_wallet)
+
+    history = run(go())
+    assert history.complete is False
+    assert len(history.fills) == 4000
+    truth = truth_keys(truth_fills(sim, big_wallet))
+    assert not Counter(f.natural_key for f in history.fills) - truth  # a subset of the truth
+    assert all(r.status == 200 for r in requests_for(sim, "/trades", big_wallet))
+
+
+def test_v1_window_stops_early(sim: Any, big_wallet: str) -> None:
+    newest = max(f["timestamp"] for f in truth_fills(sim, big_wallet))
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim, data_api_version="v1")) as client:
+            return await client.fetch_wallet_trades(big_wallet, start=newest - 99)
+
+    history = run(go())
+    assert history.complete is True
+    assert {f.timestamp for f in history.fills} == set(range(newest - 99, newest + 1))
+    assert len(requests_for(sim, "/trades", big_wallet)) == 1
+
+
+def test_v1_and_v2_give_the_same_fills_with_maker_legs(sim: Any) -> None:
+    wallet = sim.model.wallets[3]
+
+    async def fetch(version: str) -> list[Fill]:
+        async with PolymarketClient(settings(sim, data_api_version=version)) as client:
+            return (await client.fetch_wallet_trades(wallet)).fills
+
+    v1_fills, v2_fills = run(fetch("v1")), run(fetch("v2"))
+    assert v1_fills == v2_fills
+    truth = truth_fills(sim, wallet)
+    assert Counter(f.natural_key for f in v2_fills) == truth_keys(truth)
+    makers = truth_keys([f for f in truth if f["role"] == "maker"])
+    assert makers, "the seeded wallet should have maker legs"
+    assert not makers - Counter(f.natural_key for f in v2_fills)
+
+
+def test_time_window_v2(sim: Any, big_wallet: str) -> None:
+    newest = max(f["timestamp"] for f in truth_fills(sim, big_wallet))
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim)) as client:
+            return await client.fetch_wallet_trades(big_wallet, start=newest - 20, end=newest - 10)
+
+    history = run(go())
+    assert {f.timestamp for f in history.fills} == set(range(newest - 20, newest - 9))
+
+
+def test_trade_feed(sim: Any) -> None:
+    since = int(time.time()) - 1
+    created = sim.model.generate_trades(5)
+
+    async def go(version: str) -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version, v2_page_size=100)) as client:
+            return await client.fetch_trade_feed(since=since, max_pages=3)
+
+    for version in ("v2", "v1"):
+        feed = run(go(version))
+        assert feed.reached_since is True
+        assert not truth_keys(created) - Counter(f.natural_key for f in feed.fills)
+
+
+# --- positions, activity, value, markets ---------------------------------------------------------
+
+
+def test_positions_v1_v2_and_truth(sim: Any) -> None:
+    wallet = sim.model.wallets[5]
+
+    async def fetch(version: str) -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version)) as client:
+            return await client.fetch_positions_raw(wallet)
+
+    (p1, raw1), (p2, raw2) = run(fetch("v1")), run(fetch("v2"))
+    key = lambda p: p.asset  # noqa: E731
+    assert sorted(p1, key=key) == sorted(p2, key=key)
+    assert raw1
+    assert raw2
+    truth = {p["asset"]: p for p in sim.model.ground_truth()["positions"] if p["wallet"] == wallet}
+    assert {p.asset for p in p2} == {a for a, p in truth.items() if p["size"] >= 0.1}
+    for pos in p2:
+        assert pos.size == pytest.approx(truth[pos.asset]["size"])
+        assert pos.wallet_address == wallet
+
+
+def test_redeem_activity_and_resolution(sim: Any) -> None:
+    model = sim.model
+    truth = model.ground_truth()
+    holder = next(p for p in truth["positions"] if not p["redeemable"] and p["size"] > 1)
+    wallet, cid = holder["wallet"], holder["condition_id"]
+    model.resolve_market(cid, 0)
+    model.redeem(wallet, cid)
+
+    async def go(version: str) -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version)) as client:
+            return (
+                await client.fetch_activity(wallet),
+                await client.fetch_market_resolution(cid),
+                await client.fetch_market_resolution("0x" + "ab" * 32),
+            )
+
+    (a2, resolution, unknown), (a1, _, _) = run(go("v2")), run(go("v1"))
+    assert a1 == a2
+    redeems = [a for a in a2 if a.condition_id == cid]
+    assert redeems
+    assert all(a.type == "REDEEM" and a.side is None and a.price == 0 for a in redeems)
+    assert resolution is not None
+    assert resolution.resolved
+    assert resolution.active is True
+    assert resolution.winner_asset == model.market(cid).token_ids[0]
+    assert unknown is None
+
+
+def test_value_v1_v2(sim: Any) -> None:
+    wallet = sim.model.wallets[2]
+
+    async def go(version: str) -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version)) as client:
+            return await client.fetch_value(wallet)
+
+    v1_value, v2_value = run(go("v1")), run(go("v2"))
+    assert v1_value.wallet_address == wallet
+    assert v1_value.value == pytest.approx(v2_value.value)
+
+
+def test_market_metadata_includes_closed_markets(sim: Any) -> None:
+    markets = sim.model.markets
+    assert any(m.closed for m in markets)
+    ids = [m.condition_id for m in markets]
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim, gamma_batch_size=4)) as client:
+            return await client.fetch_market_metadata([*ids, ids[0]])
+
+    meta = run(go())
+    assert [m.condition_id for m in meta] == ids
+    by_id = {m.condition_id: m for m in markets}
+    for m in meta:
+        assert m.closed == by_id[m.condition_id].closed
+        assert m.clob_token_ids == tuple(by_id[m.condition_id].token_ids)
+        assert m.question == by_id[m.condition_id].question
+        assert len(m.outcomes) == 2
+
+
+# --- faults --------------------------------------------------------------------------------------
+
+
+def test_429_retry_after_is_honoured(sim: Any) -> None:
+    wallet = sim.model.wallets[1]
+    sim.faults.add(FaultRule(kind="429", route="/v2/positions", wallet=wallet, count=1, retry_after=1.0))
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim)) as client:
+            positions = await client.fetch_positions(wallet)
+            return positions, client.stats.snapshot()
+
+    _, stats = run(go())
+    attempts = requests_for(sim, "/v2/positions", wallet)
+    assert [r.status for r in attempts][:2] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 1.0
+    assert stats["rate_limited"] == 1
+    assert stats["retries"] == 1
+
+
+def test_html_429_retry_after_is_honoured(sim: Any) -> None:
+    wallet = sim.model.wallets[1]
+    sim.faults.add(FaultRule(kind="429_html", route="/v2/value", wallet=wallet, count=1, retry_after=1.0))
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim)) as client:
+            return await client.fetch_value(wallet)
+
+    run(go())
+    attempts = requests_for(sim, "/v2/value", wallet)
+    assert [r.status for r in attempts] == [429, 200]
+    assert attempts[1].at - attempts[0].at >= 1.0
+
+
+def test_server_errors_are_retried(sim: Any) -> None:
+    wallet = sim.model.wallets[1]
+    sim.faults.add(FaultRule(kind="502", route="/v2/trades", wallet=wallet, count=1))
+    sim.faults.add(FaultRule(kind="503", route="/v2/trades", wallet=wallet, count=1))
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim)) as client:
+            return await client.fetch_wallet_trades(wallet)
+
+    assert run(go()).fills
+    statuses = [r.status for r in requests_for(sim, "/v2/trades", wallet)]
+    assert sorted(statuses[:2]) == [502, 503]
+    assert statuses[2] == 200
+
+
+def test_hang_fails_within_the_read_timeout(sim: Any) -> None:
+    wallet = sim.model.wallets[1]
+    sim.faults.add(FaultRule(kind="hang", route="/v2/value", wallet=wallet, count=None, hang_seconds=5))
+
+    async def go() -> None:
+        async with PolymarketClient(settings(sim, read_timeout_seconds=0.3, max_retries=1)) as client:
+            await client.fetch_value(wallet)
+
+    began = time.monotonic()
+    with pytest.raises(ApiTransportError, match="GET /v2/value") as info:
+        run(go())
+    assert time.monotonic() - began < 2.0
+    assert info.value.wallet == wallet
+
+
+def test_malformed_body_is_a_payload_error_after_retries(sim: Any) -> None:
+    wallet = sim.model.wallets[1]
+    sim.faults.add(FaultRule(kind="malformed", route="/v2/positions", wallet=wallet, count=None))
+
+    async def go() -> None:
+        async with PolymarketClient(settings(sim, max_retries=2)) as client:
+            await client.fetch_positions(wallet)
+
+    with pytest.raises(PayloadError) as info:
+        run(go())
+    assert info.value.route == "GET /v2/positions"
+    assert info.value.wallet == wallet
+    assert len(requests_for(sim, "/v2/positions", wallet)) == 3
+
+
+# --- rate, concurrency, cooldown -----------------------------------------------------------------
+
+
+def test_rate_limit_compliance(sim: Any) -> None:
+    rate, burst, n = 20.0, 5, 100
+    wallets = sim.model.wallets
+
+    async def go() -> None:
+        async with PolymarketClient(settings(sim, rate_limit=rate, burst=burst)) as client:
+            await asyncio.gather(*(client.fetch_value(wallets[i % len(wallets)]) for i in range(n)))
+
+    run(go())
+    times = sorted(r.at for r in requests_for(sim, "/v2/value"))
+    assert len(times) == n
+    worst = max(sum(1 for t in times[i:] if t - t0 < 1.0) for i, t0 in enumerate(times))
+    assert worst <= rate + burst
+    assert (n - burst) / (times[-1] - times[0]) <= rate * 1.05
+
+
+def test_shared_limiter_bounds_two_clients_together(sim: Any) -> None:
+    limiter = RateLimiter(rate=40.0, burst=4)
+    wallets = sim.model.wallets
+
+    async def one(i: int) -> None:
+        async with PolymarketClient(settings(sim), limiter=limiter) as client:
+            await asyncio.gather(*(client.fetch_value(wallets[(i + k) % len(wallets)]) for k in range(30)))
+
+    async def go() -> None:
+        await asyncio.gather(one(0), one(1))
+
+    run(go())
+    times = sorted(r.at for r in requests_for(sim, "/v2/value"))
+    assert len(times) == 60
+    assert (60 - 4) / (times[-1] - times[0]) <= 40 * 1.05
+
+
+@pytest.fixture(scope="module")
+def slow_sim() -> Iterator[Any]:
+    cfg = SimulatorConfig(
+        seed=11, n_wallets=60, n_markets=5, history_days=5, trades_per_wallet=3, latency_ms=100
+    )
+    with SimulatorServer(cfg) as server:
+        yield server
+
+
+def test_sweep_runs_at_the_rate_limit_not_the_latency(slow_sim: Any) -> None:
+    wallets = slow_sim.model.wallets[:60]
+    assert len(wallets) == 60
+
+    async def go() -> float:
+        async with PolymarketClient(settings(slow_sim, rate_limit=20.0, burst=10)) as client:
+            began = time.monotonic()
+            await asyncio.gather(*(client.fetch_positions(w) for w in wallets))
+            return time.monotonic() - began
+
+    elapsed = run(go())
+    # (60 - 10 burst) / 20 per s = 2.5 s, plus one 0.1 s round trip; one at a time would be 6 s
+    assert 2.3 <= elapsed < 4.0
+
+
+def test_cooldown_spacing(sim: Any) -> None:
+    a, b = sim.model.wallets[6], sim.model.wallets[7]
+    cooldown = WalletCooldown(0.5)
+
+    async def go() -> None:
+        async with PolymarketClient(settings(sim), cooldown=cooldown) as client:
+            await asyncio.gather(
+                client.fetch_positions(a), client.fetch_positions(a), client.fetch_positions(b)
+            )
+
+    run(go())
+    ta = sorted(r.at for r in requests_for(sim, "/v2/positions", a))
+    tb = [r.at for r in requests_for(sim, "/v2/positions", b)]
+    assert len(ta) == 2
+    assert ta[1] - ta[0] >= 0.48
+    assert tb[0] - ta[0] < 0.3  # other wallets are not held up
