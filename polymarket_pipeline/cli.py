@@ -338,7 +338,7 @@ def integrations_run(ctx: click.Context, sync_date: date | None, force: bool) ->
     os.environ["POLYMARKET_DATABASE_URL"] = ctx.obj["database_url"]
     from polymarket_pipeline.definitions import defs
 
-    job = defs.get_job_def("integrations_job")
+    job = defs.resolve_job_def("integrations_job")
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
     with instance:
         result = job.execute_in_process(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import dagster as dg
 
 from polymarket_pipeline.defs.environment import resources_from_env
@@ -12,11 +14,17 @@ from polymarket_pipeline.defs.wallets.jobs import cold_wallets_job, hot_wallets_
 from polymarket_pipeline.defs.wallets.schedules import cold_wallets_schedule
 from polymarket_pipeline.defs.wallets.sensors import hot_wallets_sensor
 
-defs = dg.Definitions(
-    assets=[trades_public, positions, integrations],
-    asset_checks=WALLET_CHECKS,
-    jobs=[hot_wallets_job, cold_wallets_job, integrations_job],
-    schedules=[cold_wallets_schedule, integrations_schedule],
-    sensors=[hot_wallets_sensor],
-    resources=resources_from_env(),
-)
+
+def build_definitions(resources: Mapping[str, object]) -> dg.Definitions:
+    """Every asset, check, job, schedule and sensor, bound to ``resources`` (tests pass their own)."""
+    return dg.Definitions(
+        assets=[trades_public, positions, integrations],
+        asset_checks=WALLET_CHECKS,
+        jobs=[hot_wallets_job, cold_wallets_job, integrations_job],
+        schedules=[cold_wallets_schedule, integrations_schedule],
+        sensors=[hot_wallets_sensor],
+        resources=dict(resources),
+    )
+
+
+defs = build_definitions(resources_from_env())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Literal
 
 import dagster as dg
@@ -15,6 +16,7 @@ from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import ensure_current
+from polymarket_pipeline.sync.hot import HotSettings
 
 Tier = Literal["hot", "cold"]
 
@@ -38,6 +40,17 @@ class PolymarketApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     max_concurrency: int = 16
+    hot_cycle_seconds: float = Field(default=1.0, description="Hot poll cadence inside a sensor tick.")
+    hot_window_seconds: float = Field(
+        default=3.5, description="How long one sensor tick keeps cycling (under the daemon's 5 s loop)."
+    )
+    hot_feed_max_pages: int = Field(
+        default=5, description="Feed pages read per hot cycle before declaring a gap (then hot_wallets_job runs)."
+    )
+    page_size: int = Field(default=1000, description="Data API v2 page size (max 1000).")
+    hot_reverify_seconds: int = Field(
+        default=120, description="Every hot wallet is re-polled per wallet at least this often."
+    )
 
     def settings(self, tier: Tier) -> ClientSettings:
         if self.data_api_version not in ("v1", "v2"):
@@ -62,6 +75,15 @@ class PolymarketApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             connect_timeout_seconds=self.connect_timeout_seconds,
             read_timeout_seconds=self.read_timeout_seconds,
             max_concurrency=self.max_concurrency,
+            v2_page_size=self.page_size,
+        )
+
+    def hot_settings(self) -> HotSettings:
+        return HotSettings(
+            cycle_seconds=self.hot_cycle_seconds,
+            window_seconds=self.hot_window_seconds,
+            reverify_interval=timedelta(seconds=self.hot_reverify_seconds),
+            feed_max_pages=self.hot_feed_max_pages,
         )
 
     def client(

@@ -25,7 +25,7 @@ from polymarket_pipeline.defs.wallets.checks import hot_freshness_evaluation
 from polymarket_pipeline.defs.wallets.config import SWEEP_TAG
 from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
 from polymarket_pipeline.defs.wallets.schedules import active_run_ids
-from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller, HotSettings
+from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ def hot_tick(
 
     async def tick() -> tuple[HotCycleStats, FeedCursor, bool]:
         async with client:
-            poller = HotPoller(client, engine, settings=HotSettings(), cursor=cursor)
+            poller = HotPoller(client, engine, settings=polymarket.hot_settings(), cursor=cursor)
             stats = await poller.run_window()
             return stats, poller.cursor, poller.gap_detected
 

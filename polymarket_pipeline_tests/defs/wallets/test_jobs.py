@@ -1,0 +1,143 @@
+"""The wallet jobs run for real: schedule -> run request -> job on a Dagster instance."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import dagster as dg
+import pytest
+from sqlalchemy.engine import Engine
+
+from polymarket_pipeline.db import wallets
+from polymarket_pipeline.defs.partitions import today_key
+from polymarket_pipeline.simulator.server import SimulatorServer
+from polymarket_pipeline_tests.support import (
+    register,
+    stored_closes,
+    stored_fills,
+    stored_positions,
+    truth_fills,
+    truth_positions,
+)
+
+
+def execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+    """Run a job exactly as the daemon would for ``request``: its partition, config and tags."""
+    job = defs.resolve_job_def(job_name)
+    return job.execute_in_process(
+        instance=instance,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
+    )
+
+
+def schedule_and_context(
+    defs: dg.Definitions, instance: dg.DagsterInstance, name: str, when: datetime | None = None
+) -> tuple[dg.ScheduleDefinition, dg.ScheduleEvaluationContext]:
+    repository = defs.get_repository_def()
+    context = dg.build_schedule_context(
+        instance=instance, scheduled_execution_time=when or datetime.now(UTC), repository_def=repository
+    )
+    return repository.get_schedule_def(name), context
+
+
+def follow(engine: Engine, addresses: list[str]) -> None:
+    with engine.begin() as connection:
+        for address in addresses:
+            wallets.add_follow(connection, "fan", address)
+
+
+def test_cold_schedule_run_sweeps_only_cold_wallets(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    hot, cold = sim.model.wallets[:2], sim.model.wallets[2:]
+    register(engine, cold)
+    follow(engine, hot)
+    schedule, context = schedule_and_context(defs, instance, "cold_wallets_schedule")
+    request = schedule.evaluate_tick(context).run_requests[0]
+    assert request.partition_key == today_key()
+    assert request.tags["polymarket/sweep"] == "cold"
+    request = request.with_replaced_attrs(
+        run_config={"ops": {k: {"config": {**v["config"], "start_jitter_seconds": 0}} for k, v in request.run_config["ops"].items()}}
+    )
+    result = execute(defs, instance, "cold_wallets_job", request)
+    assert result.success
+
+    truth = sim.model.ground_truth()
+    assert stored_fills(engine) == truth_fills(truth, cold)  # every cold fill once, no hot one
+    assert stored_positions(engine) == pytest.approx({k: v for k, v in truth_positions(truth).items() if k[0] in cold})
+
+    trades_event = instance.get_latest_materialization_event(dg.AssetKey("trades_public"))
+    assert trades_event is not None
+    assert trades_event.dagster_event.partition == today_key()
+    metadata = trades_event.asset_materialization.metadata  # type: ignore[union-attr]
+    assert metadata["wallets_polled"].value == len(cold)
+    assert metadata["wallets_failed"].value == 0
+    assert metadata["trades_inserted"].value == sum(truth_fills(truth, cold).values())
+    assert metadata["api_requests"].value >= len(cold)
+    for key in ("positions_current", "positions_closed"):
+        assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["no_duplicate_fills"] is True
+    assert checks["positions_consistent"] is True
+    assert checks["cold_sweep_recent"] is True
+    assert checks["hot_wallets_fresh"] is False  # hot wallets were never polled: the check says so
+
+
+def test_cold_schedule_skips_while_a_sweep_is_queued_or_running(
+    defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    job = defs.resolve_job_def("cold_wallets_job")
+    run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED, tags={"polymarket/sweep": "cold"})
+    schedule, context = schedule_and_context(defs, instance, "cold_wallets_schedule")
+    data = schedule.evaluate_tick(context)
+    assert not data.run_requests
+    assert run.run_id in (data.skip_message or "")
+
+
+def test_hot_job_polls_every_hot_wallet(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    hot = sim.model.wallets[:3]
+    register(engine, sim.model.wallets[3:])
+    follow(engine, hot)
+    result = defs.resolve_job_def("hot_wallets_job").execute_in_process(instance=instance, partition_key=today_key())
+    assert result.success
+    truth = sim.model.ground_truth()
+    assert stored_fills(engine) == truth_fills(truth, hot)
+    assert stored_closes(engine) == Counter()
+
+
+def test_backfill_of_past_days_then_live_polling_stores_each_fill_once(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    """A single-run backfill over a partition range, then a live sweep: no duplicates, no gaps."""
+    register(engine, sim.model.wallets)
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    first, last = today - timedelta(days=3), today - timedelta(days=1)
+    job = defs.resolve_job_def("cold_wallets_job").get_subset(asset_selection={dg.AssetKey("trades_public")})
+    result = job.execute_in_process(
+        instance=instance,
+        tags={
+            "dagster/asset_partition_range_start": first.strftime("%Y-%m-%d"),
+            "dagster/asset_partition_range_end": last.strftime("%Y-%m-%d"),
+        },
+        run_config={"ops": {"trades_public": {"config": {"tier": "all"}}}},
+    )
+    assert result.success
+    truth = sim.model.ground_truth()
+    lo, hi = int(first.timestamp()), int(today.timestamp()) - 1
+    in_window = {k: v for k, v in truth_fills(truth).items() if lo <= k[6] <= hi}
+    assert in_window, "the seeded history should have fills in the backfilled days"
+    assert stored_fills(engine) == in_window
+    with engine.connect() as connection:
+        assert all(row.last_trade_time_seen is None for row in wallets.list_wallets(connection))
+
+    live = defs.resolve_job_def("cold_wallets_job").execute_in_process(
+        instance=instance, partition_key=today_key(),
+        run_config={"ops": {"trades_public": {"config": {"tier": "all"}}, "positions": {"config": {"tier": "all"}}}},
+    )
+    assert live.success
+    assert stored_fills(engine) == truth_fills(truth)

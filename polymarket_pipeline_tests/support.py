@@ -1,0 +1,87 @@
+"""Helpers shared by tests that compare the database with the simulator's ground truth."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from polymarket_pipeline.api.settings import ClientSettings
+from polymarket_pipeline.db import wallets
+from polymarket_pipeline.simulator.server import SimulatorServer
+
+FillKey = tuple[str, str, str, str, float, float, int]
+
+
+def fast_settings(sim: SimulatorServer, **overrides: Any) -> ClientSettings:
+    """Client settings for tests: the simulator's URLs, a generous rate, no cooldown."""
+    values: dict[str, Any] = {
+        "data_api_url": sim.data_api_url,
+        "clob_api_url": sim.clob_api_url,
+        "gamma_api_url": sim.gamma_api_url,
+        "rate_limit": 500.0,
+        "burst": 100,
+        "wallet_cooldown_seconds": 0.0,
+        "backoff_base_seconds": 0.05,
+        "read_timeout_seconds": 5.0,
+    }
+    values.update(overrides)
+    return ClientSettings(**values)
+
+
+def register(engine: Engine, addresses: Iterable[str], *, hot: bool | None = None) -> None:
+    with engine.begin() as connection:
+        wallets.register_wallets(connection, list(addresses), hot=hot)
+
+
+def truth_fills(truth: dict[str, Any], wallets_: Iterable[str] | None = None) -> Counter[FillKey]:
+    wanted = set(wallets_) if wallets_ is not None else None
+    return Counter(
+        (f["wallet"], f["transaction_hash"].lower(), f["asset"], f["side"], float(f["size"]),
+         float(f["price"]), int(f["timestamp"]))
+        for f in truth["fills"]
+        if wanted is None or f["wallet"] in wanted
+    )  # fmt: skip
+
+
+def stored_fills(engine: Engine) -> Counter[FillKey]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            sa.text(
+                "SELECT wallet_address, transaction_hash, asset, side, size, price, traded_at "
+                "FROM trades_public"
+            )
+        ).all()
+    return Counter(
+        (r[0], r[1].lower(), r[2], r[3], float(r[4]), float(r[5]), _epoch(r[6])) for r in rows
+    )
+
+
+def _epoch(value: Any) -> int:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return int(value.timestamp())
+
+
+def truth_positions(truth: dict[str, Any], floor: float = 0.1) -> dict[tuple[str, str], float]:
+    return {
+        (p["wallet"], p["asset"]): float(p["size"]) for p in truth["positions"] if float(p["size"]) >= floor
+    }
+
+
+def stored_positions(engine: Engine) -> dict[tuple[str, str], float]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT wallet_address, asset, size FROM positions_current")).all()
+    return {(r[0], r[1]): float(r[2]) for r in rows}
+
+
+def stored_closes(engine: Engine) -> Counter[tuple[str, str, str]]:
+    with engine.connect() as connection:
+        rows = connection.execute(sa.text("SELECT wallet_address, asset, reason FROM positions_closed")).all()
+    return Counter((r[0], r[1], r[2]) for r in rows)
