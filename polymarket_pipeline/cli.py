@@ -350,14 +350,15 @@ def integrations_run(ctx: click.Context, sync_date: date | None, force: bool) ->
     if not result.success:
         failure = next((e for e in result.all_events if e.is_step_failure), None)
         error = failure.step_failure_data.error if failure and failure.step_failure_data else None
-        message = (error.message.strip().splitlines()[0] if error else "the integrations run failed")
+        message = error.message.strip().splitlines()[0] if error else "the integrations run failed"
         fail(message.removeprefix("dagster._core.definitions.events.Failure: "))
     materialization = next(
-        m for m in result.asset_materializations_for_node("integrations")
+        m
+        for m in result.asset_materializations_for_node("integrations")
         if m.asset_key == dg.AssetKey("external_positions_raw")
     )
-    metadata = {key: value.value for key, value in materialization.metadata.items()}
-    failures = dict(metadata.get("failed_users") or {})
+    metadata: dict[str, Any] = {key: value.value for key, value in materialization.metadata.items()}
+    failures: dict[str, str] = dict(metadata.get("failed_users") or {})
     for line in report_lines(metadata, failures):
         click.echo(line)
     if failures:

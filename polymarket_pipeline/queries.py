@@ -9,9 +9,9 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline import config
 from polymarket_pipeline.db.engine import create_db_engine
-from polymarket_pipeline.db.schema import ExternalMarket
+from polymarket_pipeline.db.schema import ExternalMarket, table_of
 
-_markets = ExternalMarket.__table__
+_markets = table_of(ExternalMarket)
 
 
 def get_user_markets(user_id: str, *, engine: Engine | None = None, limit: int = 20) -> list[dict[str, Any]]:

@@ -56,9 +56,7 @@ def stored_fills(engine: Engine) -> Counter[FillKey]:
                 "FROM trades_public"
             )
         ).all()
-    return Counter(
-        (r[0], r[1].lower(), r[2], r[3], float(r[4]), float(r[5]), _epoch(r[6])) for r in rows
-    )
+    return Counter((r[0], r[1].lower(), r[2], r[3], float(r[4]), float(r[5]), _epoch(r[6])) for r in rows)
 
 
 def _epoch(value: Any) -> int:

@@ -137,3 +137,47 @@ def test_default_database_is_a_sqlite_file_in_the_local_data_folder(tmp_path: Pa
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "data" / "polymarket.sqlite").exists()
+
+
+def test_integrations_run_prints_the_summary_and_fails_when_a_user_fails(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    from polymarket_pipeline.simulator.faults import FaultRule
+    from polymarket_pipeline.simulator.model import SimulatorConfig
+    from polymarket_pipeline.simulator.server import SimulatorServer
+
+    with SimulatorServer(SimulatorConfig(seed=5, n_wallets=4, n_markets=5, history_days=3)) as sim:
+        env = {
+            "POLYMARKET_DATA_API_URL": sim.data_api_url,
+            "POLYMARKET_CLOB_API_URL": sim.clob_api_url,
+            "POLYMARKET_GAMMA_API_URL": sim.gamma_api_url,
+            "DAGSTER_HOME": str(tmp_path),
+        }
+        os.environ.update(env)
+        try:
+            assert run(sqlite_url, "db", "upgrade").returncode == 0
+            a, b, c = sim.model.wallets[:3]
+            assert run(sqlite_url, "links", "add", "u1", a).returncode == 0
+            assert run(sqlite_url, "links", "add", "u1", b).returncode == 0
+            assert run(sqlite_url, "links", "add", "u2", c).returncode == 0
+
+            ok = run(sqlite_url, "integrations", "run")
+            assert ok.returncode == 0, ok.stderr
+            assert "Users: 2 succeeded, 0 failed, 0 skipped" in ok.stdout
+            assert "Wallets: 3" in ok.stdout
+
+            sim.faults.add(FaultRule(kind="500", wallet=c))
+            failed = run(sqlite_url, "integrations", "run", "--force")
+            assert failed.returncode == 1
+            assert "Users: 1 succeeded, 1 failed" in failed.stdout
+            assert f"FAILED u2: user u2, wallet {c}" in failed.stdout
+
+            past = run(sqlite_url, "integrations", "run", "--date", "2026-01-02")
+            assert past.returncode == 1
+            assert "cannot sync 2026-01-02" in past.stderr
+            bad = run(sqlite_url, "integrations", "run", "--date", "yesterday")
+            assert bad.returncode == 2
+            assert "YYYY-MM-DD" in bad.stderr
+        finally:
+            for key in env:
+                os.environ.pop(key, None)

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import ExternalMarket, ExternalPositionsRaw, new_id
+from polymarket_pipeline.db.schema import ExternalMarket, ExternalPositionsRaw, new_id, table_of
 from polymarket_pipeline.db.upsert import bulk_upsert
 from polymarket_pipeline.domain.portfolio import UserMarket
 
-_raw = ExternalPositionsRaw.__table__
-_markets = ExternalMarket.__table__
+_raw = table_of(ExternalPositionsRaw)
+_markets = table_of(ExternalMarket)
 
 
 def synced_users(connection: Connection, source: str, sync_date: date) -> set[str]:

@@ -10,10 +10,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import MarketCache
+from polymarket_pipeline.db.schema import MarketCache, table_of
 from polymarket_pipeline.db.upsert import bulk_upsert
 
-_cache = MarketCache.__table__
+_cache = table_of(MarketCache)
 
 
 @dataclass(frozen=True, slots=True)

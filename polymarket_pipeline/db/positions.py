@@ -10,15 +10,21 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import PositionClosed, PositionCurrent, PositionEvent, WalletPollState
+from polymarket_pipeline.db.schema import (
+    PositionClosed,
+    PositionCurrent,
+    PositionEvent,
+    WalletPollState,
+    table_of,
+)
 from polymarket_pipeline.db.upsert import bulk_insert, bulk_upsert
 from polymarket_pipeline.domain.reconcile import PositionChange, StoredPosition
 from polymarket_pipeline.domain.records import Position
 
-_current = PositionCurrent.__table__
-_closed = PositionClosed.__table__
-_events = PositionEvent.__table__
-_state = WalletPollState.__table__
+_current = table_of(PositionCurrent)
+_closed = table_of(PositionClosed)
+_events = table_of(PositionEvent)
+_state = table_of(WalletPollState)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import SyncRun, new_id
+from polymarket_pipeline.db.schema import SyncRun, new_id, table_of
 
-_runs = SyncRun.__table__
+_runs = table_of(SyncRun)
 
 
 def start_run(connection: Connection, kind: str, started_at: datetime, dagster_run_id: str | None) -> str:

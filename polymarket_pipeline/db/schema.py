@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -20,6 +20,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -290,3 +291,8 @@ class SyncRun(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_sync_runs_kind_finished_at", "kind", "finished_at"),)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core ``Table`` of a model, typed as one (``__table__`` is typed as a bare FromClause)."""
+    return cast(Table, model.__table__)

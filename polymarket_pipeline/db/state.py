@@ -8,9 +8,9 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import WalletPollState
+from polymarket_pipeline.db.schema import WalletPollState, table_of
 
-_state = WalletPollState.__table__
+_state = table_of(WalletPollState)
 
 MAX_ERROR_LENGTH = 2000
 
@@ -53,3 +53,16 @@ def last_polled(connection: Connection, wallets: Sequence[str]) -> dict[str, dat
         )
     )
     return {address: polled for address, polled in rows}
+
+
+def polled_before(
+    connection: Connection, wallets: Sequence[str], cutoff: datetime
+) -> list[tuple[str, datetime | None]]:
+    """Wallets not polled since ``cutoff`` (never-polled first, then stalest first)."""
+    polled = last_polled(connection, wallets)
+    stale = [(w, polled.get(w)) for w in wallets if _older(polled.get(w), cutoff)]
+    return sorted(stale, key=lambda item: (item[1] is not None, item[1] or cutoff, item[0]))
+
+
+def _older(value: datetime | None, cutoff: datetime) -> bool:
+    return value is None or value < cutoff

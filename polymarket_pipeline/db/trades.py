@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import case, literal, update
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import TradePublic, WalletPollState
+from polymarket_pipeline.db.schema import TradePublic, WalletPollState, table_of
 from polymarket_pipeline.db.types import UtcDateTime
 from polymarket_pipeline.db.upsert import bulk_upsert
 from polymarket_pipeline.domain.fills import KeyedFill
 
-_trades = TradePublic.__table__
-_state = WalletPollState.__table__
+_trades = table_of(TradePublic)
+_state = table_of(WalletPollState)
 
 # Columns refreshed when a fill is seen again (the API enriches titles after the fact).
 _REFRESHED = ("title", "slug", "event_slug", "outcome", "outcome_index", "updated_at")

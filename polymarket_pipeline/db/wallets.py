@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
 
-from polymarket_pipeline.db.schema import Follow, WalletLink, WalletPollState, new_id
+from polymarket_pipeline.db.schema import Follow, WalletLink, WalletPollState, new_id, table_of
 from polymarket_pipeline.db.upsert import bulk_upsert
 
-_state = WalletPollState.__table__
-_follows = Follow.__table__
-_links = WalletLink.__table__
+_state = table_of(WalletPollState)
+_follows = table_of(Follow)
+_links = table_of(WalletLink)
 
 
 class RegistryError(LookupError):

@@ -26,9 +26,9 @@ def polymarket_api_from_env() -> PolymarketApiResource:
         gamma_api_url=_str("POLYMARKET_GAMMA_API_URL", config.DEFAULT_GAMMA_API_URL),
         data_api_version=_str("POLYMARKET_DATA_API_VERSION", "v2"),
         hot_rate_limit=_str("POLYMARKET_HOT_RATE_LIMIT", "10"),
-        hot_burst=_int("POLYMARKET_HOT_BURST", 20),
+        hot_burst=_int("POLYMARKET_HOT_BURST", 20),  # type: ignore[arg-type]  # EnvVar resolves at run time
         cold_rate_limit=_str("POLYMARKET_COLD_RATE_LIMIT", "5"),
-        cold_burst=_int("POLYMARKET_COLD_BURST", 10),
+        cold_burst=_int("POLYMARKET_COLD_BURST", 10),  # type: ignore[arg-type]
     )
 
 

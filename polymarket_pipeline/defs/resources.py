@@ -21,7 +21,7 @@ from polymarket_pipeline.sync.hot import HotSettings
 Tier = Literal["hot", "cold"]
 
 
-class PolymarketApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class PolymarketApiResource(dg.ConfigurableResource):
     """Where and how fast to talk to Polymarket. Each tier has its own token bucket."""
 
     data_api_url: str = config.DEFAULT_DATA_API_URL
@@ -45,7 +45,8 @@ class PolymarketApiResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         default=3.5, description="How long one sensor tick keeps cycling (under the daemon's 5 s loop)."
     )
     hot_feed_max_pages: int = Field(
-        default=5, description="Feed pages read per hot cycle before declaring a gap (then hot_wallets_job runs)."
+        default=5,
+        description="Feed pages read per hot cycle before declaring a gap (then hot_wallets_job runs).",
     )
     page_size: int = Field(default=1000, description="Data API v2 page size (max 1000).")
     hot_reverify_seconds: int = Field(
@@ -109,7 +110,7 @@ def _positive_number(name: str, value: str) -> float:
     return number
 
 
-class DatabaseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+class DatabaseResource(dg.ConfigurableResource):
     """The application database (SQLite by default, PostgreSQL in production)."""
 
     url: str = Field(default="", description="SQLAlchemy URL; empty means the local SQLite default")

@@ -62,7 +62,7 @@ def run_stoppable(
 def _install(loop: asyncio.AbstractEventLoop, handle: Callable[[str], None]) -> dict[int, Any]:
     if threading.current_thread() is not threading.main_thread():
         return {}
-    saved = {}
+    saved: dict[int, Any] = {}
     for sig in (signal.SIGTERM, signal.SIGINT):
         saved[sig] = signal.getsignal(sig)
         loop.add_signal_handler(sig, handle, sig.name)

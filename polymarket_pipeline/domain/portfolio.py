@@ -54,7 +54,7 @@ def _weighted_avg_price(positions: Sequence[Position]) -> float | None:
     total = sum(size for size, _ in priced)
     if not priced or total <= 0:
         return None
-    return sum(size * price for size, price in priced) / total  # type: ignore[operator]
+    return sum(size * price for size, price in priced) / total
 
 
 def aggregate_user_positions(

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -76,7 +77,7 @@ class HotCycleStats:
     def trades_inserted(self) -> int:
         return self.feed_trades_inserted + self.sweep.trades_inserted
 
-    def as_metadata(self) -> dict[str, object]:
+    def as_metadata(self) -> dict[str, Any]:
         return {
             **self.sweep.as_metadata(),
             "cycles": self.cycles,
@@ -183,11 +184,8 @@ class HotPoller:
     def _due_for_reverify(self, hot: Sequence[str]) -> list[str]:
         """The stalest hot wallets past the re-verify interval, a few per cycle."""
         with self._engine.connect() as connection:
-            ordered = state.stalest_first(connection, hot)
-            polled = state.last_polled(connection, ordered)
-        cutoff = self._now() - self._settings.reverify_interval
-        due = [w for w in ordered if (polled.get(w) is None or polled[w] < cutoff)]  # type: ignore[operator]
-        return due[: self._settings.max_reverify_per_cycle]
+            due = state.polled_before(connection, hot, self._now() - self._settings.reverify_interval)
+        return [wallet for wallet, _ in due[: self._settings.max_reverify_per_cycle]]
 
 
 def _complete_seconds(fills: Sequence[Fill], *, since: int, reached_since: bool) -> list[Fill]:

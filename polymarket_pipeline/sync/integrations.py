@@ -174,9 +174,7 @@ async def _sync_user(
             )
 
     await asyncio.to_thread(write)
-    return UserResult(
-        user_id, "synced", len(wallets), len(rows), time.monotonic() - started, rows=rows
-    )
+    return UserResult(user_id, "synced", len(wallets), len(rows), time.monotonic() - started, rows=rows)
 
 
 async def _fetch_wallet(client: PolymarketClient, wallet: str) -> tuple[list[Position], dict[str, Any]]:

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from polymarket_pipeline.db.schema import TradePublic, WalletPollState
+from polymarket_pipeline.db.schema import TradePublic, WalletPollState, table_of
 from polymarket_pipeline.db.trades import advance_watermark, upsert_trades
 from polymarket_pipeline.db.upsert import bulk_upsert
 from polymarket_pipeline.domain.fills import key_fills
@@ -29,7 +29,7 @@ def _fill(i: int, title: str = "t") -> Fill:
 
 
 def test_bulk_upsert_inserts_updates_and_skips(engine: Engine) -> None:
-    table = WalletPollState.__table__
+    table = table_of(WalletPollState)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [{"wallet_address": f"0x{i:040x}", "is_active": True, "updated_at": now} for i in range(2500)]
     with engine.begin() as connection:
@@ -67,7 +67,7 @@ def test_trades_round_trip_counts_only_new_rows(engine: Engine) -> None:
     t2 = datetime(2026, 1, 1, 0, 1, tzinfo=UTC)
     with engine.begin() as connection:
         assert upsert_trades(connection, key_fills(again), t2) == 5
-    table = TradePublic.__table__
+    table = table_of(TradePublic)
     with engine.connect() as connection:
         rows = connection.execute(sa.select(table).order_by(table.c.traded_at)).all()
     assert len(rows) == 55
@@ -86,7 +86,7 @@ def test_identical_fills_in_one_response_stay_distinct(engine: Engine) -> None:
 
 
 def test_watermark_only_moves_forward(engine: Engine) -> None:
-    table = WalletPollState.__table__
+    table = table_of(WalletPollState)
     now = datetime(2026, 1, 1, tzinfo=UTC)
     newer = datetime(2026, 1, 5, tzinfo=UTC)
     older = datetime(2025, 12, 1, tzinfo=UTC)

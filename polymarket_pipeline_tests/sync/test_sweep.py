@@ -42,7 +42,9 @@ def run_sweep(sim: SimulatorServer, engine: Engine, wallets: list[str], **settin
     return asyncio.run(main())
 
 
-def test_first_sweep_stores_every_fill_once_and_the_exact_positions(sim: SimulatorServer, engine: Engine) -> None:
+def test_first_sweep_stores_every_fill_once_and_the_exact_positions(
+    sim: SimulatorServer, engine: Engine
+) -> None:
     wallets = sim.model.wallets
     register(engine, wallets)
     stats = run_sweep(sim, engine, wallets)
@@ -55,7 +57,11 @@ def test_first_sweep_stores_every_fill_once_and_the_exact_positions(sim: Simulat
     assert stored_positions(engine) == pytest.approx(truth_positions(truth))
     assert stored_closes(engine) == Counter()  # a first snapshot closes nothing
     with engine.connect() as connection:
-        marks = dict(connection.execute(sa.text("SELECT wallet_address, last_trade_time_seen FROM wallet_poll_state")).all())
+        marks = dict(
+            connection.execute(
+                sa.text("SELECT wallet_address, last_trade_time_seen FROM wallet_poll_state")
+            ).all()
+        )
     for wallet in wallets:
         newest = max(f["timestamp"] for f in truth["fills"] if f["wallet"] == wallet)
         mark = marks[wallet]
@@ -112,10 +118,17 @@ def test_changes_between_sweeps_are_recorded_with_the_right_close_reason(
 
     # resolved but not redeemed: still open, flagged redeemable
     with engine.connect() as connection:
-        flags = connection.execute(
-            sa.text("SELECT redeemable FROM positions_current WHERE condition_id = :c"), {"c": unredeemed_market}
-        ).scalars().all()
-        events = Counter(connection.execute(sa.text("SELECT event_type FROM position_events")).scalars().all())
+        flags = (
+            connection.execute(
+                sa.text("SELECT redeemable FROM positions_current WHERE condition_id = :c"),
+                {"c": unredeemed_market},
+            )
+            .scalars()
+            .all()
+        )
+        events = Counter(
+            connection.execute(sa.text("SELECT event_type FROM position_events")).scalars().all()
+        )
     assert flags
     assert all(flags)
     assert events["closed"] == sum(expected.values())
@@ -131,10 +144,12 @@ def test_a_failing_wallet_does_not_stop_the_others_and_keeps_its_rows(
     broken = wallets[0]
     with engine.connect() as connection:
         before = connection.execute(
-            sa.text("SELECT count(*), max(traded_at) FROM trades_public WHERE wallet_address = :w"), {"w": broken}
+            sa.text("SELECT count(*), max(traded_at) FROM trades_public WHERE wallet_address = :w"),
+            {"w": broken},
         ).one()
         mark_before = connection.execute(
-            sa.text("SELECT last_trade_time_seen FROM wallet_poll_state WHERE wallet_address = :w"), {"w": broken}
+            sa.text("SELECT last_trade_time_seen FROM wallet_poll_state WHERE wallet_address = :w"),
+            {"w": broken},
         ).scalar()
     sim.model.generate_trades(20)
     sim.faults.add(FaultRule(kind="malformed", wallet=broken))
@@ -158,7 +173,8 @@ def test_a_failing_wallet_does_not_stop_the_others_and_keeps_its_rows(
             {"w": broken},
         ).one()
         after = connection.execute(
-            sa.text("SELECT count(*), max(traded_at) FROM trades_public WHERE wallet_address = :w"), {"w": broken}
+            sa.text("SELECT count(*), max(traded_at) FROM trades_public WHERE wallet_address = :w"),
+            {"w": broken},
         ).one()
     assert row.last_error
     assert row.consecutive_failures == 1
@@ -177,7 +193,8 @@ def test_fills_sharing_the_watermark_second_are_not_lost(sim: SimulatorServer, e
     run_sweep(sim, engine, [wallet])
     with engine.connect() as connection:
         mark = connection.execute(
-            sa.text("SELECT last_trade_time_seen FROM wallet_poll_state WHERE wallet_address = :w"), {"w": wallet}
+            sa.text("SELECT last_trade_time_seen FROM wallet_poll_state WHERE wallet_address = :w"),
+            {"w": wallet},
         ).scalar()
     mark = datetime.fromisoformat(mark) if isinstance(mark, str) else mark
     second = int(mark.replace(tzinfo=UTC).timestamp())

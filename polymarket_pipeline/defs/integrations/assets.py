@@ -1,6 +1,8 @@
 """``external_positions_raw`` -> ``external_markets``: the daily sync of users' linked wallets."""
 
 import asyncio
+import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import dagster as dg
@@ -9,8 +11,6 @@ from pydantic import Field
 
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, wallets
-import os
-
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.sync.integrations import IntegrationsSummary, UserResult, sync_users
 
@@ -83,7 +83,7 @@ def integrations(
     config: IntegrationsConfig,
     polymarket: PolymarketApiResource,
     database: DatabaseResource,
-):  # type: ignore[no-untyped-def]
+) -> Iterator[dg.MaterializeResult]:
     sync_day = date.fromisoformat(context.partition_key)
     refuse_past_day(sync_day, datetime.now(UTC).date())
     engine = database.engine()
@@ -108,7 +108,12 @@ def integrations(
     async def main() -> IntegrationsSummary:
         async with polymarket.client("cold", stats=api_stats) as client:
             return await sync_users(
-                client, engine, links, sync_date=sync_day, force=config.force, run_id=context.run_id,
+                client,
+                engine,
+                links,
+                sync_date=sync_day,
+                force=config.force,
+                run_id=context.run_id,
                 on_user=on_user,
             )
 
@@ -125,7 +130,9 @@ def integrations(
     with engine.begin() as connection:
         run_id = runs.start_run(connection, "integrations", started, context.run_id)
         status = "failed" if summary.failures else "succeeded"
-        runs.finish_run(connection, run_id, datetime.now(UTC), status, dict(metadata, failed_users=summary.failures))
+        runs.finish_run(
+            connection, run_id, datetime.now(UTC), status, dict(metadata, failed_users=summary.failures)
+        )
     yield dg.MaterializeResult(asset_key="external_positions_raw", metadata=metadata)
     preview = portfolio_preview(summary.users)
     yield dg.MaterializeResult(
@@ -157,4 +164,6 @@ integrations_job = dg.define_asset_job(
 )
 def integrations_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = context.scheduled_execution_time.astimezone(UTC).strftime("%Y-%m-%d")
-    return dg.RunRequest(run_key=f"integrations-{day}", partition_key=day, tags={"polymarket/sweep": "integrations"})
+    return dg.RunRequest(
+        run_key=f"integrations-{day}", partition_key=day, tags={"polymarket/sweep": "integrations"}
+    )

@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, state, wallets
-from polymarket_pipeline.db.schema import PositionClosed, PositionCurrent, TradePublic
+from polymarket_pipeline.db.schema import PositionClosed, PositionCurrent, TradePublic, table_of
 from polymarket_pipeline.defs.partitions import trade_days
-from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource, Tier
 from polymarket_pipeline.defs.runtime import run_stoppable
 from polymarket_pipeline.defs.wallets.config import GROUP, WalletSweepConfig
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
@@ -49,7 +49,7 @@ def run_sweep(
     if config.start_jitter_seconds:
         time.sleep(random.uniform(0, config.start_jitter_seconds))
     api_stats = ApiStats()
-    tier = "hot" if config.tier == "hot" else "cold"
+    tier: Tier = "hot" if config.tier == "hot" else "cold"
 
     async def main(stop: asyncio.Event) -> SweepStats:
         async with polymarket.client(tier, stats=api_stats) as client:
@@ -115,7 +115,7 @@ def trades_public(
     config: WalletSweepConfig,
     polymarket: PolymarketApiResource,
     database: DatabaseResource,
-) -> dg.MaterializeResult:  # type: ignore[type-arg]
+) -> dg.MaterializeResult:
     engine = database.engine()
     window = context.partition_time_window
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -135,7 +135,7 @@ def trades_public(
         record_complete_sweep(engine, "cold_trades", stats, api_stats)
     return dg.MaterializeResult(
         metadata=sweep_metadata(
-            stats, api_stats, mode=mode, tier=config.tier, trades_total=_count(engine, TradePublic.__table__)
+            stats, api_stats, mode=mode, tier=config.tier, trades_total=_count(engine, table_of(TradePublic))
         )
     )
 
@@ -180,9 +180,9 @@ def positions(
     common = sweep_metadata(stats, api_stats, tier=config.tier)
     yield dg.MaterializeResult(
         asset_key="positions_current",
-        metadata={**common, "open_positions": _count(engine, PositionCurrent.__table__)},
+        metadata={**common, "open_positions": _count(engine, table_of(PositionCurrent))},
     )
     yield dg.MaterializeResult(
         asset_key="positions_closed",
-        metadata={**common, "closed_total": _count(engine, PositionClosed.__table__)},
+        metadata={**common, "closed_total": _count(engine, table_of(PositionClosed))},
     )

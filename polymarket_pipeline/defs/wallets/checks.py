@@ -1,13 +1,14 @@
 """Asset checks on the wallet tables: fills unique, positions consistent, polling fresh."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import dagster as dg
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import runs, state, wallets
-from polymarket_pipeline.db.schema import PositionCurrent, PositionEvent, TradePublic
+from polymarket_pipeline.db.schema import PositionCurrent, PositionEvent, TradePublic, table_of
 from polymarket_pipeline.defs.resources import DatabaseResource
 
 HOT_FRESHNESS_BOUND = timedelta(minutes=5)
@@ -19,19 +20,19 @@ SAMPLE = 10
 
 def duplicate_fills(engine: Engine) -> list[tuple[str, str, int]]:
     """Natural keys stored more than once (the same fill under two ``trade_id`` values)."""
-    t = TradePublic.__table__
+    t = table_of(TradePublic)
     key = [t.c.wallet_address, t.c.transaction_hash, t.c.asset, t.c.side, t.c.size, t.c.price,
            t.c.traded_at, t.c.occurrence]  # fmt: skip
     stmt = (
         select(t.c.wallet_address, t.c.transaction_hash, func.count()).group_by(*key).having(func.count() > 1)
     )
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(stmt.limit(SAMPLE))]  # type: ignore[misc]
+        return [tuple(row) for row in connection.execute(stmt.limit(SAMPLE))]
 
 
 def inconsistent_positions(engine: Engine) -> list[tuple[str, str, float, float | None]]:
     """Open positions whose size is not positive or differs from their latest event's size."""
-    p, e = PositionCurrent.__table__, PositionEvent.__table__
+    p, e = table_of(PositionCurrent), table_of(PositionEvent)
     latest = (
         select(e.c.wallet_address, e.c.asset, func.max(e.c.id).label("id"))
         .group_by(e.c.wallet_address, e.c.asset)
@@ -48,18 +49,15 @@ def inconsistent_positions(engine: Engine) -> list[tuple[str, str, float, float 
         .limit(SAMPLE)
     )
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(stmt)]  # type: ignore[misc]
+        return [tuple(row) for row in connection.execute(stmt)]
 
 
 def stale_hot_wallets(engine: Engine, now: datetime) -> list[tuple[str, datetime | None]]:
     with engine.connect() as connection:
-        hot = wallets.hot_wallets(connection)
-        polled = state.last_polled(connection, hot)
-    cutoff = now - HOT_FRESHNESS_BOUND
-    return [(w, polled.get(w)) for w in hot if polled.get(w) is None or polled[w] < cutoff]  # type: ignore[operator]
+        return state.polled_before(connection, wallets.hot_wallets(connection), now - HOT_FRESHNESS_BOUND)
 
 
-def _hot_freshness(engine: Engine, now: datetime) -> tuple[bool, dict[str, object]]:
+def _hot_freshness(engine: Engine, now: datetime) -> tuple[bool, dict[str, Any]]:
     stale = stale_hot_wallets(engine, now)
     return not stale, {
         "stale_hot_wallets": len(stale),

@@ -22,7 +22,9 @@ from polymarket_pipeline_tests.support import (
 )
 
 
-def execute(defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, request: dg.RunRequest) -> dg.ExecuteInProcessResult:
+def execute(
+    defs: dg.Definitions, instance: dg.DagsterInstance, job_name: str, request: dg.RunRequest
+) -> dg.ExecuteInProcessResult:
     """Run a job exactly as the daemon would for ``request``: its partition, config and tags."""
     job = defs.resolve_job_def(job_name)
     return job.execute_in_process(
@@ -60,14 +62,21 @@ def test_cold_schedule_run_sweeps_only_cold_wallets(
     assert request.partition_key == today_key()
     assert request.tags["polymarket/sweep"] == "cold"
     request = request.with_replaced_attrs(
-        run_config={"ops": {k: {"config": {**v["config"], "start_jitter_seconds": 0}} for k, v in request.run_config["ops"].items()}}
+        run_config={
+            "ops": {
+                k: {"config": {**v["config"], "start_jitter_seconds": 0}}
+                for k, v in request.run_config["ops"].items()
+            }
+        }
     )
     result = execute(defs, instance, "cold_wallets_job", request)
     assert result.success
 
     truth = sim.model.ground_truth()
     assert stored_fills(engine) == truth_fills(truth, cold)  # every cold fill once, no hot one
-    assert stored_positions(engine) == pytest.approx({k: v for k, v in truth_positions(truth).items() if k[0] in cold})
+    assert stored_positions(engine) == pytest.approx(
+        {k: v for k, v in truth_positions(truth).items() if k[0] in cold}
+    )
 
     trades_event = instance.get_latest_materialization_event(dg.AssetKey("trades_public"))
     assert trades_event is not None
@@ -90,7 +99,9 @@ def test_cold_schedule_skips_while_a_sweep_is_queued_or_running(
     defs: dg.Definitions, instance: dg.DagsterInstance
 ) -> None:
     job = defs.resolve_job_def("cold_wallets_job")
-    run = instance.create_run_for_job(job, status=dg.DagsterRunStatus.STARTED, tags={"polymarket/sweep": "cold"})
+    run = instance.create_run_for_job(
+        job, status=dg.DagsterRunStatus.STARTED, tags={"polymarket/sweep": "cold"}
+    )
     schedule, context = schedule_and_context(defs, instance, "cold_wallets_schedule")
     data = schedule.evaluate_tick(context)
     assert not data.run_requests
@@ -103,7 +114,9 @@ def test_hot_job_polls_every_hot_wallet(
     hot = sim.model.wallets[:3]
     register(engine, sim.model.wallets[3:])
     follow(engine, hot)
-    result = defs.resolve_job_def("hot_wallets_job").execute_in_process(instance=instance, partition_key=today_key())
+    result = defs.resolve_job_def("hot_wallets_job").execute_in_process(
+        instance=instance, partition_key=today_key()
+    )
     assert result.success
     truth = sim.model.ground_truth()
     assert stored_fills(engine) == truth_fills(truth, hot)
@@ -136,8 +149,11 @@ def test_backfill_of_past_days_then_live_polling_stores_each_fill_once(
         assert all(row.last_trade_time_seen is None for row in wallets.list_wallets(connection))
 
     live = defs.resolve_job_def("cold_wallets_job").execute_in_process(
-        instance=instance, partition_key=today_key(),
-        run_config={"ops": {"trades_public": {"config": {"tier": "all"}}, "positions": {"config": {"tier": "all"}}}},
+        instance=instance,
+        partition_key=today_key(),
+        run_config={
+            "ops": {"trades_public": {"config": {"tier": "all"}}, "positions": {"config": {"tier": "all"}}}
+        },
     )
     assert live.success
     assert stored_fills(engine) == truth_fills(truth)

@@ -29,7 +29,9 @@ def tick(defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None)
 
 def materializations(result: dg.SensorResult) -> dict[str, Any]:
     return {
-        e.asset_key.to_user_string(): e for e in result.asset_events or [] if isinstance(e, dg.AssetMaterialization)
+        e.asset_key.to_user_string(): e
+        for e in result.asset_events or []
+        if isinstance(e, dg.AssetMaterialization)
     }
 
 
@@ -72,7 +74,10 @@ def test_feed_gap_requests_a_hot_wallets_job_run(
     sim: SimulatorServer, engine: Engine, db_url: str, instance: dg.DagsterInstance
 ) -> None:
     defs = build_definitions(
-        {"polymarket": api_resource(sim, page_size=5, hot_feed_max_pages=1), "database": DatabaseResource(url=db_url)}
+        {
+            "polymarket": api_resource(sim, page_size=5, hot_feed_max_pages=1),
+            "database": DatabaseResource(url=db_url),
+        }
     )
     with engine.begin() as connection:
         wallets.add_follow(connection, "fan", sim.model.wallets[0])
@@ -84,7 +89,10 @@ def test_feed_gap_requests_a_hot_wallets_job_run(
     assert request.tags["polymarket/reason"] == "feed_gap"
     assert request.partition_key == today_key()
     result = defs.resolve_job_def("hot_wallets_job").execute_in_process(
-        instance=instance, partition_key=request.partition_key, run_config=request.run_config, tags=request.tags
+        instance=instance,
+        partition_key=request.partition_key,
+        run_config=request.run_config,
+        tags=request.tags,
     )
     assert result.success
     assert stored_fills(engine) == truth_fills(sim.model.ground_truth(), [sim.model.wallets[0]])
