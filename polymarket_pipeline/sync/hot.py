@@ -117,17 +117,19 @@ class HotPoller:
         deadline = time.monotonic() + self._settings.window_seconds
         while True:
             started = time.monotonic()
-            await self.cycle(stats)
+            if not await self.cycle(stats):
+                return stats  # no hot wallets: nothing to wait for
             next_start = started + self._settings.cycle_seconds
             if next_start >= deadline:
                 return stats
             await asyncio.sleep(max(0.0, next_start - time.monotonic()))
 
-    async def cycle(self, stats: HotCycleStats) -> None:
+    async def cycle(self, stats: HotCycleStats) -> bool:
+        """One feed read plus the polls it calls for; False when there is no hot wallet."""
         hot = set(await asyncio.to_thread(self._hot_wallets))
-        stats.cycles += 1
         if not hot:
-            return
+            return False
+        stats.cycles += 1
         triggered, gap = await self._read_feed(hot, stats)
         self.gap_detected = self.gap_detected or gap
         due = await asyncio.to_thread(self._due_for_reverify, sorted(hot))
@@ -146,6 +148,7 @@ class HotPoller:
                     now=self._now,
                 )
             )
+        return True
 
     async def _read_feed(self, hot: set[str], stats: HotCycleStats) -> tuple[set[str], bool]:
         """Store hot wallets' new fills from the feed; returns the wallets that had some, and a gap flag."""
