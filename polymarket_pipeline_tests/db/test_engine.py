@@ -36,8 +36,9 @@ def test_two_sqlite_writers_at_once_both_commit(tmp_path: Path) -> None:
             for batch in range(20):
                 fills = [
                     Fill(
-                        wallet_address=f"0x{n:040x}", side="BUY", asset=str(i), condition_id="0x" + "1" * 64,
-                        size=1.0 + i, price=0.5, timestamp=1_700_000_000 + batch, transaction_hash=f"0x{batch:064x}",
+                        wallet_address=f"0x{n:040x}", side="BUY", asset=str(i),
+                        condition_id="0x" + "1" * 64, size=1.0 + i, price=0.5,
+                        timestamp=1_700_000_000 + batch, transaction_hash=f"0x{batch:064x}",
                     )
                     for i in range(200)
                 ]  # fmt: skip
