@@ -39,9 +39,10 @@ def main() -> None:
         sys.exit("wrk is not installed (apt-get install wrk)")
     with SimulatorProcess(SimulatorConfig(seed=1, n_wallets=200, n_markets=40)) as sim:
         wallet = sim.admin.wallets()[0]
+        page = f"user={wallet}&taker_only=false&start=1&limit=100"
         routes = {
             "v2 /trades (global feed, idle poll)": f"{sim.data_api_url}/v2/trades?limit=1",
-            "v2 /trades?user (100-row page)": f"{sim.data_api_url}/v2/trades?user={wallet}&taker_only=false&start=1&limit=100",
+            "v2 /trades?user (100-row page)": f"{sim.data_api_url}/v2/trades?{page}",
             "v2 /positions?user (all pages)": f"{sim.data_api_url}/v2/positions?user={wallet}&limit=1000",
             "clob /markets/{id}": f"{sim.clob_api_url}/markets/{sim.admin.markets()[0]['condition_id']}",
         }  # fmt: skip
