@@ -149,7 +149,7 @@ integrations_job = dg.define_asset_job(
     description="Daily sync of users' linked wallets into external_positions_raw and external_markets.",
     selection=dg.AssetSelection.assets("external_positions_raw", "external_markets"),
     partitions_def=sync_days,
-    tags={"polymarket/sweep": "integrations", "dagster/max_retries": "1"},
+    tags={"polymarket/sweep": "integrations", "dagster/max_retries": "1", "dagster/max_runtime": "7200"},
     executor_def=dg.in_process_executor,
 )
 
