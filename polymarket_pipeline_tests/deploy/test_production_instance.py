@@ -4,7 +4,8 @@ The stack is what docker-compose.yml runs, as local processes on loopback: a cod
 the image's CMD, ``dagster-daemon run`` and ``dagster-webserver`` on the production workspace.yaml
 (pointed at that code server), all with a temporary DAGSTER_HOME whose dagster.yaml is the production
 file with **only its run_launcher block replaced by the DefaultRunLauncher** (no Docker engine here:
-runs start as subprocesses of the code server instead of containers). Dagster's storage and the
+runs start as subprocesses of the code server instead of containers) and run monitoring polling
+every 2 s instead of 30 s (so the max-runtime test is quick). Dagster's storage and the
 application database are throwaway PostgreSQL databases owned by a role with a password, which both
 DAGSTER_POSTGRES_PASSWORD and POLYMARKET_DATABASE_URL carry; the API is a SimulatorServer.
 """
@@ -327,6 +328,29 @@ def test_two_cold_sweeps_at_once_run_one_after_the_other(stack: Stack) -> None:
     assert second_start >= first_end, "the second cold sweep started before the first had finished"
     truth = stack.sim.model.ground_truth()
     assert stored_fills(stack.engine) == truth_fills(truth)  # three sweeps, still every fill once
+
+
+def test_a_sweep_past_its_max_runtime_is_stopped_by_run_monitoring(stack: Stack) -> None:
+    """The seed's cold lock expired after 65 minutes; here ``dagster/max_runtime`` does that job."""
+    fault = stack.sim.faults.add(FaultRule(kind="latency", latency_ms=3000))  # a sweep of minutes
+    try:
+        run_id = stack.client.submit_job_execution(
+            "cold_wallets_job", tags={"dagster/partition": today_key(), "dagster/max_runtime": "4"}
+        )
+        stack.wait_status(run_id, RUNNING, timeout=60)
+        started = time.monotonic()
+        run = stack.wait_status(run_id, TERMINAL, timeout=90)
+    finally:
+        stack.sim.faults.remove(fault)
+    assert run.status in {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+    assert time.monotonic() - started < 60  # stopped, not run to completion (8 wallets x 3 s x 2 steps)
+    daemon = next(p for p in stack.procs if p.name == "daemon")
+    assert f"Run {run_id} has exceeded maximum runtime of 4.0 seconds" in daemon.output()
+    logs = [r.user_message for r in stack.instance.all_logs(run_id)]
+    assert any("finishing the wallets in hand" in m for m in logs), logs[-10:]  # the graceful stop
+    after = stack.wait_status(stack.submit_cold_sweep(), TERMINAL, timeout=120)
+    assert after.status == dg.DagsterRunStatus.SUCCESS  # the slot is free again and nothing was lost
+    assert stored_fills(stack.engine) == truth_fills(stack.sim.model.ground_truth())
 
 
 def test_failed_run_and_all_logs_keep_the_database_password_secret(stack: Stack) -> None:
