@@ -17,8 +17,9 @@ from polymarket_pipeline.domain.fills import KeyedFill
 _trades = table_of(TradePublic)
 _state = table_of(WalletPollState)
 
-# Columns refreshed when a fill is seen again (the API enriches titles after the fact).
-_REFRESHED = ("title", "slug", "event_slug", "outcome", "outcome_index", "updated_at")
+# Columns refreshed when a fill is seen again (the API enriches titles after the fact); a fill
+# re-read unchanged (every poll re-reads its overlap window) is not rewritten.
+_ENRICHED = ("title", "slug", "event_slug", "outcome", "outcome_index")
 
 
 def trade_rows(keyed: Sequence[KeyedFill], now: datetime) -> list[dict[str, Any]]:
@@ -50,23 +51,15 @@ def upsert_trades(connection: Connection, keyed: Sequence[KeyedFill], now: datet
     """Upsert fills by ``trade_id``; returns how many were new rows."""
     if not keyed:
         return 0
-    returned = bulk_upsert(
+    return bulk_upsert(
         connection,
         _trades,
         trade_rows(keyed, now),
         key=["trade_id"],
-        update=_REFRESHED,
-        returning=["first_seen_at"],
+        update=(*_ENRICHED, "updated_at"),
+        skip_unchanged=_ENRICHED,
+        count_inserted=True,
     )
-    return sum(1 for (first_seen_at,) in returned if _same_instant(first_seen_at, now))
-
-
-def _same_instant(value: datetime | str, now: datetime) -> bool:
-    if isinstance(value, str):  # RETURNING on SQLite bypasses the column type's result processor
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value == now
 
 
 def advance_watermark(

@@ -146,9 +146,9 @@ def add_link(connection: Connection, user_id: str, address: str, chain: str = "p
         [{"id": new_id(), "user_id": user_id, "chain": chain, "address": address, "created_at": _now()}],
         key=["user_id", "chain", "address"],
         update=(),
-        returning=["id"],
+        count_inserted=True,
     )
-    return bool(created)
+    return created == 1
 
 
 def remove_link(connection: Connection, user_id: str, address: str, chain: str | None = None) -> None:

@@ -100,3 +100,27 @@ def test_watermark_only_moves_forward(engine: Engine) -> None:
     assert row.last_trade_time_seen == newer
     assert row.history_complete is True
     assert row.last_trades_polled_at == now
+
+
+def test_large_batches_count_new_rows_and_skip_unchanged_rewrites(engine: Engine) -> None:
+    """A backfill-sized batch (PostgreSQL's COPY path) counts new rows like the small path does."""
+    first_batch = [_fill(i) for i in range(3000)]
+    t1 = datetime(2026, 1, 1, tzinfo=UTC)
+    with engine.begin() as connection:
+        assert upsert_trades(connection, key_fills(first_batch), t1) == 3000
+    # 2,000 re-read unchanged, 500 re-read with a new title, 1,000 new
+    again = [_fill(i, title="enriched" if i < 500 else "t") for i in range(2000)] + [
+        _fill(i) for i in range(3000, 4000)
+    ]
+    t2 = datetime(2026, 1, 2, tzinfo=UTC)
+    with engine.begin() as connection:
+        assert upsert_trades(connection, key_fills(again), t2) == 1000
+    table = table_of(TradePublic)
+    with engine.connect() as connection:
+        rows = {r.trade_id: r for r in connection.execute(sa.select(table))}
+        by_size = {r.size: r for r in rows.values()}
+    assert len(rows) == 4000
+    assert by_size[10.0].title == "enriched"
+    assert by_size[10.0].updated_at == t2  # changed: rewritten
+    assert by_size[10.0 + 1500].updated_at == t1  # re-read unchanged: left alone
+    assert by_size[10.0 + 3500].first_seen_at == t2
