@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -135,8 +136,18 @@ def test_changes_between_sweeps_are_recorded_with_the_right_close_reason(
     assert events["opened"] >= len(held)
 
 
+FAULTS = {
+    "429 storm": FaultRule(kind="429", retry_after=0.05),
+    "html 429": FaultRule(kind="429_html", retry_after=0.05),
+    "5xx burst": FaultRule(kind="502"),
+    "hung connection": FaultRule(kind="hang", hang_seconds=30),
+    "malformed json": FaultRule(kind="malformed"),
+}
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_failing_wallet_does_not_stop_the_others_and_keeps_its_rows(
-    sim: SimulatorServer, engine: Engine
+    sim: SimulatorServer, engine: Engine, fault: str
 ) -> None:
     wallets = sim.model.wallets
     register(engine, wallets)
@@ -152,8 +163,8 @@ def test_a_failing_wallet_does_not_stop_the_others_and_keeps_its_rows(
             {"w": broken},
         ).scalar()
     sim.model.generate_trades(20)
-    sim.faults.add(FaultRule(kind="malformed", wallet=broken))
-    stats = run_sweep(sim, engine, wallets)
+    sim.faults.add(dataclasses.replace(FAULTS[fault], wallet=broken))
+    stats = run_sweep(sim, engine, wallets, read_timeout_seconds=0.3)
 
     assert stats.wallets_failed == 1
     assert stats.wallets_polled == len(wallets) - 1
