@@ -157,3 +157,30 @@ def test_backfill_of_past_days_then_live_polling_stores_each_fill_once(
     )
     assert live.success
     assert stored_fills(engine) == truth_fills(truth)
+
+
+def test_a_failing_wallet_is_named_in_the_run_metadata_and_log(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    from polymarket_pipeline.simulator.faults import FaultRule
+
+    register(engine, sim.model.wallets)
+    broken = sim.model.wallets[1]
+    sim.faults.add(FaultRule(kind="503", wallet=broken))
+    result = defs.resolve_job_def("cold_wallets_job").execute_in_process(
+        instance=instance,
+        partition_key=today_key(),
+        run_config={
+            "ops": {"trades_public": {"config": {"tier": "all"}}, "positions": {"config": {"tier": "all"}}}
+        },
+    )
+    assert result.success  # one wallet failing does not fail the sweep
+    event = instance.get_latest_materialization_event(dg.AssetKey("trades_public"))
+    metadata = event.asset_materialization.metadata  # type: ignore[union-attr]
+    assert metadata["wallets_failed"].value == 1
+    assert metadata["wallets_polled"].value == len(sim.model.wallets) - 1
+    assert broken in metadata["failed_wallets"].value
+    assert "503" in metadata["failed_wallets"].value[broken]
+    assert metadata["api_retries"].value >= 3
+    logs = [record.user_message for record in instance.all_logs(result.run_id)]
+    assert any(broken in message and "retried next cycle" in message for message in logs)
