@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from polymarket_pipeline import config
 from polymarket_pipeline.db import migrate, wallets
-from polymarket_pipeline.db.engine import DatabaseConfigError, create_db_engine
+from polymarket_pipeline.db.engine import DatabaseConfigError, create_db_engine, reading
 from polymarket_pipeline.domain.addresses import InvalidAddressError, normalize_address
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -162,7 +162,7 @@ def wallets_remove(ctx: click.Context, address: str) -> None:
 @click.pass_context
 def wallets_list(ctx: click.Context) -> None:
     """List registered wallets with their tier and polling state."""
-    with _database(ctx) as engine, engine.connect() as connection:
+    with _database(ctx) as engine, reading(engine) as connection:
         rows = wallets.list_wallets(connection)
     click.echo(f"{'address':42}  {'tier':8}  {'followers':>9}  {'last trade':25}  {'last polled':25}  error")
     for row in rows:
@@ -238,7 +238,7 @@ def links_remove(ctx: click.Context, user_id: str, address: str, chain: str | No
 @click.pass_context
 def links_list(ctx: click.Context) -> None:
     """List users and their linked wallets."""
-    with _database(ctx) as engine, engine.connect() as connection:
+    with _database(ctx) as engine, reading(engine) as connection:
         for user_id, addresses in wallets.links_by_user(connection).items():
             click.echo(f"{user_id}: {', '.join(addresses)}")
 

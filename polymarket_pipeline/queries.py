@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline import config
-from polymarket_pipeline.db.engine import create_db_engine
+from polymarket_pipeline.db.engine import create_db_engine, reading
 from polymarket_pipeline.db.schema import ExternalMarket, table_of
 
 _markets = table_of(ExternalMarket)
@@ -19,7 +19,7 @@ def get_user_markets(user_id: str, *, engine: Engine | None = None, limit: int =
     own_engine = engine is None
     engine = engine or create_db_engine(config.database_url())
     try:
-        with engine.connect() as connection:
+        with reading(engine) as connection:
             rows = connection.execute(
                 select(_markets)
                 .where(_markets.c.user_id == user_id, _markets.c.resolved.is_(False))

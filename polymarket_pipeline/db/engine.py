@@ -1,8 +1,10 @@
 """Engines for the application database, tuned per dialect.
 
 SQLite is written by several processes at once (the sensor in the code server, runs, the CLI),
-so it runs in WAL mode with a busy timeout and takes the write lock when a transaction begins,
-instead of failing when a reader later tries to write.
+so it runs in WAL mode with a busy timeout, and a write transaction (``engine.begin()``) takes the
+write lock when it begins, instead of failing when its first read later tries to write. Reads go
+through :func:`reading`, whose transactions begin deferred: in WAL mode they neither wait for a
+writer nor block one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -54,6 +56,19 @@ def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+_BEGIN_OPTION = "sqlite_begin"
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection for reads only (``with reading(engine) as connection:``).
+
+    On SQLite its transaction begins DEFERRED, so a poll reading its cursors never queues behind
+    a sweep's writes; elsewhere it is a plain connection.
+    """
+    return engine.connect().execution_options(**{_BEGIN_OPTION: "DEFERRED"})

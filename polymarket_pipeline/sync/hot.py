@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.db import state, wallets
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.fills import key_fills
 from polymarket_pipeline.domain.records import Fill
@@ -181,12 +182,12 @@ class HotPoller:
             return {w: upsert_trades(connection, key_fills(fills), at) for w, fills in by_wallet.items()}
 
     def _hot_wallets(self) -> list[str]:
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             return wallets.hot_wallets(connection)
 
     def _due_for_reverify(self, hot: Sequence[str]) -> list[str]:
         """The stalest hot wallets past the re-verify interval, a few per cycle."""
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             due = state.polled_before(connection, hot, self._now() - self._settings.reverify_interval)
         return [wallet for wallet, _ in due[: self._settings.max_reverify_per_cycle]]
 

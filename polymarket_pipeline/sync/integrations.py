@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.db import integrations as store
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.domain.portfolio import UserMarket, aggregate_user_positions
 from polymarket_pipeline.domain.records import Position
 from polymarket_pipeline.sync.markets import MarketDirectory
@@ -128,7 +129,7 @@ async def sync_users(
 
 
 def _synced_users(engine: Engine, sync_date: date) -> set[str]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return store.synced_users(connection, SOURCE, sync_date)
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.db import markets as market_cache
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.markets import CachedMarket
 from polymarket_pipeline.domain.records import MarketMetadata, MarketResolution
 
@@ -63,7 +64,7 @@ class MarketDirectory:
         return {c for c, m in markets.items() if m.resolved}
 
     def _load(self, condition_ids: list[str], now: datetime) -> dict[str, CachedMarket]:
-        with self._engine.connect() as connection:
+        with reading(self._engine) as connection:
             return market_cache.load_fresh(connection, condition_ids, now=now, max_age=self._max_age)
 
     def _store(self, markets: list[CachedMarket]) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.db import positions as position_store
 from polymarket_pipeline.db import state
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.trades import advance_watermark, upsert_trades
 from polymarket_pipeline.domain.fills import key_fills, newest_fill_time, poll_start
 from polymarket_pipeline.domain.reconcile import (
@@ -103,7 +104,7 @@ async def backfill_trades(
 
 
 def _read_watermark(engine: Engine, wallet: str) -> datetime | None:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return state.watermark(connection, wallet)
 
 
@@ -153,7 +154,7 @@ async def reconcile_positions(
 
 
 def _load_snapshot(engine: Engine, wallet: str) -> position_store.StoredSnapshot:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return position_store.load_snapshot(connection, wallet)
 
 

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from polymarket_pipeline.db.engine import DatabaseConfigError, create_db_engine
+from polymarket_pipeline.db.engine import DatabaseConfigError, create_db_engine, reading
 from polymarket_pipeline.db.migrate import upgrade
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.fills import key_fills
@@ -67,3 +68,21 @@ def test_two_sqlite_writers_at_once_both_commit(tmp_path: Path) -> None:
 def test_unsupported_or_invalid_urls_are_rejected(url: str) -> None:
     with pytest.raises(DatabaseConfigError):
         create_db_engine(url)
+
+
+def test_an_open_read_does_not_block_a_writer_on_sqlite(tmp_path: Path) -> None:
+    """The hot sensor reads its cursors while a sweep writes: reads must not hold the write lock."""
+    url = f"sqlite:///{tmp_path / 'app.sqlite'}"
+    reader_engine, writer_engine = create_db_engine(url), create_db_engine(url)
+    upgrade(reader_engine)
+    with reading(reader_engine) as reader:
+        assert reader.scalar(sa.text("SELECT count(*) FROM wallet_poll_state")) == 0
+        started = time.monotonic()
+        with writer_engine.begin() as writer:  # a blocked writer would wait the 30 s busy timeout
+            writer.execute(sa.text("INSERT INTO wallet_poll_state (wallet_address) VALUES ('0x1')"))
+        assert time.monotonic() - started < 1
+        assert reader.scalar(sa.text("SELECT count(*) FROM wallet_poll_state")) == 0  # its snapshot
+    with reading(reader_engine) as reader:
+        assert reader.scalar(sa.text("SELECT count(*) FROM wallet_poll_state")) == 1
+    reader_engine.dispose()
+    writer_engine.dispose()

@@ -11,6 +11,7 @@ from pydantic import Field
 
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, wallets
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.sync.integrations import IntegrationsSummary, UserResult, sync_users
 
@@ -87,7 +88,7 @@ def integrations(
     sync_day = date.fromisoformat(context.partition_key)
     refuse_past_day(sync_day, datetime.now(UTC).date())
     engine = database.engine()
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         links = wallets.links_by_user(connection)
     context.log.info(
         f"Starting sync for {sync_day}: {sum(map(len, links.values()))} wallet links for {len(links)} user(s)"

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, state, wallets
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.schema import PositionClosed, PositionCurrent, TradePublic, table_of
 from polymarket_pipeline.defs.partitions import trade_days
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource, Tier
@@ -28,7 +29,7 @@ KINDS = {"polymarket", "sql"}
 
 def select_wallets(engine: Engine, tier: str) -> list[str]:
     """Active wallets of a tier, stalest first (an interrupted sweep resumes where it stopped)."""
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         chosen = {
             "hot": wallets.hot_wallets,
             "cold": wallets.cold_wallets,
@@ -93,7 +94,7 @@ def sweep_metadata(stats: SweepStats, api_stats: ApiStats, **extra: Any) -> dict
 
 
 def _count(engine: Engine, table: Any) -> int:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return int(connection.scalar(select(func.count()).select_from(table)) or 0)
 
 

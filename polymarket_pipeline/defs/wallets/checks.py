@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import runs, state, wallets
+from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.schema import PositionCurrent, PositionEvent, TradePublic, table_of
 from polymarket_pipeline.defs.resources import DatabaseResource
 
@@ -26,7 +27,7 @@ def duplicate_fills(engine: Engine) -> list[tuple[str, str, int]]:
     stmt = (
         select(t.c.wallet_address, t.c.transaction_hash, func.count()).group_by(*key).having(func.count() > 1)
     )
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [tuple(row) for row in connection.execute(stmt.limit(SAMPLE))]
 
 
@@ -48,12 +49,12 @@ def inconsistent_positions(engine: Engine) -> list[tuple[str, str, float, float 
         .where((p.c.size <= 0) | (e.c.size_after.is_(None)) | (func.abs(e.c.size_after - p.c.size) > 1e-6))
         .limit(SAMPLE)
     )
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return [tuple(row) for row in connection.execute(stmt)]
 
 
 def stale_hot_wallets(engine: Engine, now: datetime) -> list[tuple[str, datetime | None]]:
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         return state.polled_before(connection, wallets.hot_wallets(connection), now - HOT_FRESHNESS_BOUND)
 
 
@@ -121,7 +122,7 @@ def hot_wallets_fresh(database: DatabaseResource) -> dg.AssetCheckResult:
 )
 def cold_sweep_recent(database: DatabaseResource) -> dg.AssetCheckResult:
     now = datetime.now(UTC)
-    with database.engine().connect() as connection:
+    with reading(database.engine()) as connection:
         finished = {kind: runs.last_finished(connection, kind) for kind in COLD_SWEEP_KINDS}
     oldest = min((t for t in finished.values() if t is not None), default=None)
     passed = all(t is not None and now - t <= COLD_SWEEP_BOUND for t in finished.values())
