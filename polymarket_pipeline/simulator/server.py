@@ -97,7 +97,36 @@ class _NotifyingServer(uvicorn.Server):
             self._on_started()
 
 
-class SimulatorServer:
+class _Endpoints:
+    """The URLs of a running simulator (in a thread or in a subprocess), from its ``base_url``."""
+
+    base_url: str
+    _admin: SimulatorAdmin | None
+
+    @property
+    def data_api_url(self) -> str:
+        return f"{self.base_url}/data"
+
+    @property
+    def clob_api_url(self) -> str:
+        return f"{self.base_url}/clob"
+
+    @property
+    def gamma_api_url(self) -> str:
+        return f"{self.base_url}/gamma"
+
+    @property
+    def admin_url(self) -> str:
+        return f"{self.base_url}/_sim"
+
+    @property
+    def admin(self) -> SimulatorAdmin:
+        if self._admin is None:
+            self._admin = SimulatorAdmin(self.base_url)
+        return self._admin
+
+
+class SimulatorServer(_Endpoints):
     """The simulator on loopback in a daemon thread with its own event loop (a context manager)."""
 
     def __init__(
@@ -133,28 +162,6 @@ class SimulatorServer:
     @property
     def log(self) -> RequestLog:
         return self.ctx.log
-
-    @property
-    def data_api_url(self) -> str:
-        return f"{self.base_url}/data"
-
-    @property
-    def clob_api_url(self) -> str:
-        return f"{self.base_url}/clob"
-
-    @property
-    def gamma_api_url(self) -> str:
-        return f"{self.base_url}/gamma"
-
-    @property
-    def admin_url(self) -> str:
-        return f"{self.base_url}/_sim"
-
-    @property
-    def admin(self) -> SimulatorAdmin:
-        if self._admin is None:
-            self._admin = SimulatorAdmin(self.base_url)
-        return self._admin
 
     def start(self, timeout: float = 15.0) -> SimulatorServer:
         if self._thread is not None:
@@ -273,7 +280,7 @@ def config_to_argv(config: SimulatorConfig) -> list[str]:
     return argv
 
 
-class SimulatorProcess:
+class SimulatorProcess(_Endpoints):
     """``python -m polymarket_pipeline.simulator`` in a subprocess; ``.base_url``/``.admin`` once ready."""
 
     def __init__(
@@ -294,24 +301,6 @@ class SimulatorProcess:
         self.process: subprocess.Popen[str] | None = None
         self._admin: SimulatorAdmin | None = None
         self._pump: threading.Thread | None = None
-
-    @property
-    def data_api_url(self) -> str:
-        return f"{self.base_url}/data"
-
-    @property
-    def clob_api_url(self) -> str:
-        return f"{self.base_url}/clob"
-
-    @property
-    def gamma_api_url(self) -> str:
-        return f"{self.base_url}/gamma"
-
-    @property
-    def admin(self) -> SimulatorAdmin:
-        if self._admin is None:
-            self._admin = SimulatorAdmin(self.base_url)
-        return self._admin
 
     def start(self) -> SimulatorProcess:
         argv = [
