@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -381,3 +383,44 @@ def test_failed_run_and_all_logs_keep_the_database_password_secret(stack: Stack)
     assert "DAGSTER_POSTGRES_PASSWORD" in ref  # a reference to the variable, resolved in the container
     texts["instance ref"] = ref
     assert harness.find_secret(stack.secret, texts) == []
+
+
+def test_a_ui_backfill_of_trades_public_runs_once_for_the_whole_range(stack: Stack) -> None:
+    """What the UI's backfill dialog sends: the daemon turns a 3-day range into one run."""
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    days = [(today - timedelta(days=n)).strftime("%Y-%m-%d") for n in (3, 2, 1)]
+    mutation = """
+    mutation($params: LaunchBackfillParams!) {
+      launchPartitionBackfill(backfillParams: $params) {
+        __typename
+        ... on LaunchBackfillSuccess { backfillId }
+        ... on PythonError { message }
+      }
+    }"""
+    params = {"assetSelection": [{"path": ["trades_public"]}], "partitionNames": days}
+    response = httpx.post(
+        f"{stack.web_url}/graphql", json={"query": mutation, "variables": {"params": params}}, timeout=60
+    ).json()
+    launched = response["data"]["launchPartitionBackfill"]
+    assert launched["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["backfillId"]
+    before = stored_fills(stack.engine)
+
+    def finished() -> list[dg.DagsterRun] | None:
+        runs = stack.instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+        return runs if runs and all(run.status in TERMINAL for run in runs) else None
+
+    runs = wait_for(finished, timeout=120, what=f"backfill {backfill_id}")
+    assert len(runs) == 1, [run.tags for run in runs]  # single-run backfill policy
+    [run] = runs
+    assert run.status == dg.DagsterRunStatus.SUCCESS, "\n".join(p.tail() for p in stack.procs)
+    assert run.tags["dagster/asset_partition_range_start"] == days[0]
+    assert run.tags["dagster/asset_partition_range_end"] == days[-1]
+    requests = [r for r in stack.sim.log.records() if r.route == "/v2/trades" and r.wallet]
+    assert any(r.query.get("start") == str(int((today - timedelta(days=3)).timestamp())) for r in requests)
+    lo, hi = int((today - timedelta(days=3)).timestamp()), int(today.timestamp()) - 1
+    window = Counter(
+        {k: n for k, n in truth_fills(stack.sim.model.ground_truth()).items() if lo <= k[6] <= hi}
+    )
+    assert window, "the simulator's history should have fills in those days"
+    assert stored_fills(stack.engine) == before | window  # the window's fills once, nothing duplicated
