@@ -180,31 +180,26 @@ def _has_more(pagination: V2Pagination) -> bool:
     return pagination.has_more if pagination.has_more is not None else pagination.next_cursor is not None
 
 
-def parse_trades(body: Any, ctx: ParseContext) -> Page[Fill]:
-    rows, pagination = _page(body, ctx, _TRADES)
+def _records(body: Any, ctx: ParseContext, adapter: TypeAdapter[list[Any]]) -> Page[Any]:
+    """One page of rows as normalized records, with what is needed to ask for the next page."""
+    rows, pagination = _page(body, ctx, adapter)
     return Page(
         items=[row.to_record() for row in rows],
         next_cursor=pagination.next_cursor,
         has_more=_has_more(pagination),
     )
+
+
+def parse_trades(body: Any, ctx: ParseContext) -> Page[Fill]:
+    return _records(body, ctx, _TRADES)
 
 
 def parse_positions(body: Any, ctx: ParseContext) -> Page[Position]:
-    rows, pagination = _page(body, ctx, _POSITIONS)
-    return Page(
-        items=[row.to_record() for row in rows],
-        next_cursor=pagination.next_cursor,
-        has_more=_has_more(pagination),
-    )
+    return _records(body, ctx, _POSITIONS)
 
 
 def parse_activity(body: Any, ctx: ParseContext) -> Page[Activity]:
-    rows, pagination = _page(body, ctx, _ACTIVITY)
-    return Page(
-        items=[row.to_record() for row in rows],
-        next_cursor=pagination.next_cursor,
-        has_more=_has_more(pagination),
-    )
+    return _records(body, ctx, _ACTIVITY)
 
 
 def parse_value(body: Any, ctx: ParseContext, wallet: str) -> PortfolioValue:
