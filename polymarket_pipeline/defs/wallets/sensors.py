@@ -21,6 +21,7 @@ from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.defs.partitions import today_key
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.wallets.assets import sweep_metadata
 from polymarket_pipeline.defs.wallets.checks import hot_freshness_evaluation
 from polymarket_pipeline.defs.wallets.config import SWEEP_TAG
 from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
@@ -93,14 +94,7 @@ def hot_tick(
 
 
 def _events(stats: HotCycleStats, api_stats: ApiStats) -> list[dg.AssetMaterialization]:
-    metadata = {
-        **stats.as_metadata(),
-        "api_requests": api_stats.requests,
-        "api_rate_limited": api_stats.rate_limited,
-        "api_retries": api_stats.retries,
-        "tier": "hot",
-        "failed_wallets": dg.MetadataValue.json(stats.sweep.failures),
-    }
+    metadata = sweep_metadata(stats.sweep, api_stats, **stats.as_metadata(), tier="hot")
     events = []
     if stats.trades_inserted:
         events.append(dg.AssetMaterialization("trades_public", partition=today_key(), metadata=metadata))
