@@ -67,6 +67,14 @@ class WalletPollState(Base):
     last_positions_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     positions_snapshot_at: Mapped[datetime | None] = mapped_column(nullable=True)
     """Fetch time of the stored position snapshot; an older fetch never overwrites a newer one."""
+    positions_complete: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False while the last snapshot was known to be incomplete (no closes were derived from it)."""
+    last_activity_time_seen: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Newest stored ``activity_public`` row of the wallet: the activity watermark."""
+    last_verified_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Last full per-wallet verification (``/trades`` and ``/activity`` since the watermarks)."""
+    retry_after: Mapped[datetime | None] = mapped_column(nullable=True)
+    """A failing wallet is not polled again before this (exponential backoff)."""
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     last_error_at: Mapped[datetime | None] = mapped_column(nullable=True)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -119,6 +127,44 @@ class TradePublic(Base):
         Index("ix_trades_public_traded_at", "traded_at"),
         Index("ix_trades_public_condition_id", "condition_id"),
     )
+
+
+class ActivityPublic(Base):
+    """One on-chain activity row of one wallet (TRADE, REDEEM, SPLIT, MERGE, CONVERSION, REWARD…)."""
+
+    __tablename__ = "activity_public"
+
+    activity_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    wallet_address: Mapped[str] = mapped_column(String(42))
+    type: Mapped[str] = mapped_column(String(32))
+    condition_id: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    asset: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    side: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    size: Mapped[float | None] = mapped_column(Float, nullable=True)
+    usdc_size: Mapped[float | None] = mapped_column(Float, nullable=True)
+    price: Mapped[float | None] = mapped_column(Float, nullable=True)
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    title: Mapped[str | None] = mapped_column(Text, nullable=True)
+    slug: Mapped[str | None] = mapped_column(Text, nullable=True)
+    event_slug: Mapped[str | None] = mapped_column(Text, nullable=True)
+    transaction_hash: Mapped[str] = mapped_column(String(66))
+    occurred_at: Mapped[datetime] = mapped_column()
+    occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+    __table_args__ = (Index("ix_activity_public_wallet_occurred_at", "wallet_address", "occurred_at"),)
+
+
+class RateBudget(Base):
+    """Shared token buckets (GCRA): one row per budget, shared by every process of a deployment."""
+
+    __tablename__ = "rate_budget"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    theoretical_arrival: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    """Epoch seconds (database clock) at which the bucket is next empty: GCRA's TAT."""
 
 
 class PositionCurrent(Base):

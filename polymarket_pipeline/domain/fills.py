@@ -6,8 +6,17 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol, TypeVar
 
 from polymarket_pipeline.domain.records import Fill
+
+
+class Keyed(Protocol):
+    @property
+    def natural_key(self) -> str: ...
+
+
+R = TypeVar("R", bound=Keyed)
 
 FULL_HISTORY_START = 1
 """v2 ``start=1`` asks for a wallet's whole history."""
@@ -20,12 +29,35 @@ class KeyedFill:
     fill: Fill
 
 
+def union_pages(pages: Iterable[Sequence[R]]) -> list[R]:
+    """The rows of a paged walk, each row once, whatever the paging repeated.
+
+    A row served on two pages (v1 offsets shift when a fill arrives mid-walk, a server repeats a
+    page, a cursor boundary repeats its last row) is one row; exact repeats *within one page* are
+    genuinely distinct fills of one transaction and are all kept. So a natural key appears as
+    many times as it does on the page that holds it most often (a multiset union). The limit:
+    identical legs split across a page boundary, and never seen together on one page, count
+    once until a later, smaller poll sees them together (occurrences are upserted, never lost).
+    """
+    most: dict[str, int] = {}
+    rows: dict[str, list[R]] = {}
+    for page in pages:
+        counts: Counter[str] = Counter()
+        for row in page:
+            key = row.natural_key
+            counts[key] += 1
+            if counts[key] > most.get(key, 0):
+                most[key] = counts[key]
+                rows.setdefault(key, []).append(row)
+    return [row for same in rows.values() for row in same]
+
+
 def key_fills(fills: Iterable[Fill]) -> list[KeyedFill]:
     """Give every fill its ``trade_id``.
 
-    Exact repeats of one natural key in one response are numbered 0, 1, 2… so distinct fills
-    that happen to be identical stay distinct. Responses are complete per second (a poll always
-    asks from a whole second on), so the numbering is the same on every poll.
+    Exact repeats of one natural key (after :func:`union_pages`) are numbered 0, 1, 2… so
+    distinct fills that happen to be identical stay distinct. Polls always ask from a whole
+    second on, so the numbering is the same on every poll.
     """
     seen: Counter[str] = Counter()
     keyed = []

@@ -7,6 +7,7 @@ everything downstream (reconciliation, writes, tests) is independent of the wire
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Generic, Literal, TypeVar
@@ -33,6 +34,7 @@ class Fill:
     event_slug: str | None = None
     outcome: str | None = None
     outcome_index: int | None = None
+    """None when unknown: the unscoped feed sends 999 ("could not be labeled"), parsed as None."""
 
     @property
     def natural_key(self) -> str:
@@ -52,7 +54,7 @@ class Fill:
     def trade_id(self, occurrence: int = 0) -> str:
         """Stable id derived from the natural key.
 
-        ``occurrence`` numbers exact repeats of the same key inside one response (the API has no
+        ``occurrence`` numbers exact repeats of the same key inside one page (the API has no
         per-fill id, and two genuine fills can be identical), so they are kept, not collapsed.
         """
         key = self.natural_key if occurrence == 0 else f"{self.natural_key}#{occurrence}"
@@ -88,7 +90,11 @@ class Position:
 
 @dataclass(frozen=True, slots=True)
 class Activity:
-    """One on-chain activity row (TRADE, REDEEM, SPLIT, MERGE, ...)."""
+    """One on-chain activity row (TRADE, REDEEM, SPLIT, MERGE, CONVERSION, REWARD, rebates, ...).
+
+    Empty strings on the wire are None here: reward and rebate rows have no ``condition_id`` and
+    no ``asset``; neg-risk REDEEMs have no ``asset``; ``outcome_index`` 999 is None.
+    """
 
     wallet_address: str
     type: str
@@ -103,6 +109,35 @@ class Activity:
     outcome: str | None = None
     outcome_index: int | None = None
     title: str | None = None
+    slug: str | None = None
+    event_slug: str | None = None
+
+    @property
+    def natural_key(self) -> str:
+        """The row's identity; several REDEEMs of one transaction differ in market, asset or size."""
+        return "|".join(
+            (
+                self.wallet_address,
+                self.type,
+                self.transaction_hash.lower(),
+                self.condition_id or "",
+                self.asset or "",
+                self.side or "",
+                _number_key(self.size),
+                _number_key(self.usdc_size),
+                _number_key(self.price),
+                str(self.timestamp),
+            )
+        )
+
+    def activity_id(self, occurrence: int = 0) -> str:
+        """Stable id from the natural key; ``occurrence`` numbers exact repeats within one page."""
+        key = self.natural_key if occurrence == 0 else f"{self.natural_key}#{occurrence}"
+        return hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _number_key(value: float | None) -> str:
+    return "" if value is None else repr(float(value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +156,28 @@ class MarketToken:
     winner: bool = False
 
 
+RESOLVED_PRICE = 0.99
+"""A closed market's token priced at or above this (and every other at or below 1 - it) won."""
+
+
+def settled_winner(token_ids: Sequence[str], prices: Sequence[float | None]) -> str | None:
+    """The token priced ~1 while every other is priced ~0 (a settled market); else None."""
+    if len(token_ids) < 2 or len(token_ids) != len(prices):
+        return None
+    winners = [t for t, p in zip(token_ids, prices, strict=True) if p is not None and p >= RESOLVED_PRICE]
+    losers = [p for p in prices if p is not None and p <= 1 - RESOLVED_PRICE]
+    if len(winners) == 1 and len(losers) == len(prices) - 1:
+        return winners[0]
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class MarketResolution:
-    """CLOB ``/markets/{condition_id}``: the source of truth for resolution.
+    """CLOB ``/markets/{condition_id}``: resolution state and the token list.
 
-    A resolved market keeps ``active`` true; resolution is ``closed`` plus a winning token.
+    A resolved market keeps ``active`` true. Many closed markets (2022-23) carry no ``winner``
+    flag although their token prices are 1/0, so the winner is the flagged token, else the token
+    priced 1 when every other is priced 0. Tokens with an empty id are dropped by the parser.
     """
 
     condition_id: str
@@ -137,7 +189,10 @@ class MarketResolution:
 
     @property
     def winner_asset(self) -> str | None:
-        return next((t.token_id for t in self.tokens if t.winner), None)
+        flagged = next((t.token_id for t in self.tokens if t.winner), None)
+        if flagged is not None or not self.closed:
+            return flagged
+        return settled_winner([t.token_id for t in self.tokens], [t.price for t in self.tokens])
 
     @property
     def resolved(self) -> bool:
@@ -146,13 +201,19 @@ class MarketResolution:
 
 @dataclass(frozen=True, slots=True)
 class MarketMetadata:
-    """Gamma ``/markets`` row: titles, category, tags and outcomes for display."""
+    """Gamma ``/markets`` row: titles, classification and outcomes, plus Gamma's resolution view.
+
+    ``category`` is the market's own (empty on most current markets); ``event_category`` and
+    ``event_tags`` come from its events; ``tags`` are the market's tag labels.
+    """
 
     condition_id: str
     question: str | None = None
     slug: str | None = None
     category: str | None = None
     tags: tuple[str, ...] = ()
+    event_category: str | None = None
+    event_tags: tuple[str, ...] = ()
     outcomes: tuple[str, ...] = ()
     outcome_prices: tuple[float, ...] = ()
     clob_token_ids: tuple[str, ...] = ()
@@ -160,6 +221,23 @@ class MarketMetadata:
     closed: bool | None = None
     uma_resolution_status: str | None = None
     end_date: datetime | None = None
+
+    @property
+    def winner_asset(self) -> str | None:
+        """Gamma's view: closed, not disputed or pending, and one token priced 1 against 0s."""
+        if not self.closed:
+            return None
+        status = (self.uma_resolution_status or "").strip().lower()
+        if status and status != "resolved":
+            return None
+        return settled_winner(self.clob_token_ids, self.outcome_prices)
+
+    def outcome_of(self, asset: str) -> tuple[int, str | None] | None:
+        """(outcome index, outcome label) of one of this market's tokens, from its token list."""
+        if asset not in self.clob_token_ids:
+            return None
+        index = self.clob_token_ids.index(asset)
+        return index, self.outcomes[index] if index < len(self.outcomes) else None
 
 
 @dataclass(frozen=True, slots=True)

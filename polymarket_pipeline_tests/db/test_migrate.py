@@ -56,6 +56,17 @@ CONTRACT_COLUMNS = {
         "first_seen_at",
         "last_seen_at",
     },
+    "activity_public": {
+        "wallet_address",
+        "type",
+        "condition_id",
+        "asset",
+        "size",
+        "usdc_size",
+        "price",
+        "transaction_hash",
+        "occurred_at",
+    },
     "positions_closed": {
         "wallet_address",
         "asset",
