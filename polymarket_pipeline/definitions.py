@@ -8,7 +8,7 @@ import dagster as dg
 
 from polymarket_pipeline.defs.environment import resources_from_env
 from polymarket_pipeline.defs.integrations.assets import integrations, integrations_job, integrations_schedule
-from polymarket_pipeline.defs.wallets.assets import positions, trades_public
+from polymarket_pipeline.defs.wallets.assets import trades_history, wallet_sweep
 from polymarket_pipeline.defs.wallets.checks import WALLET_CHECKS
 from polymarket_pipeline.defs.wallets.jobs import cold_wallets_job, hot_wallets_job
 from polymarket_pipeline.defs.wallets.schedules import cold_wallets_schedule
@@ -18,7 +18,7 @@ from polymarket_pipeline.defs.wallets.sensors import hot_wallets_sensor
 def build_definitions(resources: Mapping[str, object]) -> dg.Definitions:
     """Every asset, check, job, schedule and sensor, bound to ``resources`` (tests pass their own)."""
     return dg.Definitions(
-        assets=[trades_public, positions, integrations],
+        assets=[wallet_sweep, trades_history, integrations],
         asset_checks=WALLET_CHECKS,
         jobs=[hot_wallets_job, cold_wallets_job, integrations_job],
         schedules=[cold_wallets_schedule, integrations_schedule],

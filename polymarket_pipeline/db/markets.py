@@ -31,11 +31,15 @@ class CachedMarket:
     fetched_at: datetime
 
     def outcome_for(self, asset: str) -> str | None:
-        if asset in self.token_ids:
-            index = self.token_ids.index(asset)
-            if index < len(self.outcomes):
-                return self.outcomes[index]
-        return None
+        found = self.outcome_of(asset)
+        return found[1] if found else None
+
+    def outcome_of(self, asset: str) -> tuple[int, str | None] | None:
+        """(outcome index, label) of one of this market's tokens, from its token list."""
+        if asset not in self.token_ids:
+            return None
+        index = self.token_ids.index(asset)
+        return index, self.outcomes[index] if index < len(self.outcomes) else None
 
 
 def load_fresh(

@@ -159,5 +159,7 @@ def write_snapshot(
             last_error=None,
             last_error_at=None,
             consecutive_failures=0,
+            retry_after=None,
+            positions_complete=True,
         )
     )

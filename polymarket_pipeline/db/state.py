@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
@@ -13,20 +13,52 @@ from polymarket_pipeline.db.schema import WalletPollState, table_of
 _state = table_of(WalletPollState)
 
 MAX_ERROR_LENGTH = 2000
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(hours=1)
+
+
+def backoff(consecutive_failures: int) -> timedelta:
+    """How long a wallet rests after its n-th failure in a row: none after the first, then doubling."""
+    if consecutive_failures <= 1:
+        return timedelta(0)
+    return min(BACKOFF_MAX, BACKOFF_BASE * 2 ** min(consecutive_failures - 2, 20))
 
 
 def record_failure(connection: Connection, wallet: str, error: str, now: datetime) -> None:
-    """Remember why a wallet's poll failed; its cursors are left exactly as they were."""
+    """Remember why a wallet's poll failed and when to try again; its cursors are left as they were."""
+    failures = (
+        connection.scalar(select(_state.c.consecutive_failures).where(_state.c.wallet_address == wallet)) or 0
+    ) + 1
     connection.execute(
         update(_state)
         .where(_state.c.wallet_address == wallet)
         .values(
             last_error=error[:MAX_ERROR_LENGTH],
             last_error_at=now,
-            consecutive_failures=_state.c.consecutive_failures + 1,
+            consecutive_failures=failures,
+            retry_after=now + backoff(failures),
             updated_at=now,
         )
     )
+
+
+def mark_snapshot_incomplete(connection: Connection, wallet: str, reason: str, now: datetime) -> None:
+    """Flag a wallet whose positions could not be read completely; it is retried like a failure."""
+    connection.execute(
+        update(_state)
+        .where(_state.c.wallet_address == wallet)
+        .values(positions_complete=False, updated_at=now)
+    )
+    record_failure(connection, wallet, reason, now)
+
+
+def resting(connection: Connection, wallets: Sequence[str], now: datetime) -> set[str]:
+    """Wallets still backing off after failures (``retry_after`` in the future)."""
+    if not wallets:
+        return set()
+    rows = connection.execute(select(_state.c.wallet_address).where(_state.c.retry_after > now))
+    wanted = set(wallets)
+    return {address for (address,) in rows if address in wanted}
 
 
 def watermark(connection: Connection, wallet: str) -> datetime | None:

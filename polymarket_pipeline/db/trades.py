@@ -18,7 +18,8 @@ _trades = table_of(TradePublic)
 _state = table_of(WalletPollState)
 
 # Columns refreshed when a fill is seen again (the API enriches titles after the fact); a fill
-# re-read unchanged (every poll re-reads its overlap window) is not rewritten.
+# re-read unchanged (every poll re-reads its overlap window) is not rewritten, and an unknown
+# value (the global feed's 999 and empty slugs, parsed as None) never replaces a known one.
 _ENRICHED = ("title", "slug", "event_slug", "outcome", "outcome_index")
 
 
@@ -58,6 +59,7 @@ def upsert_trades(connection: Connection, keyed: Sequence[KeyedFill], now: datet
         key=["trade_id"],
         update=(*_ENRICHED, "updated_at"),
         skip_unchanged=_ENRICHED,
+        keep_known=_ENRICHED,
         count_inserted=True,
     )
 
@@ -65,7 +67,13 @@ def upsert_trades(connection: Connection, keyed: Sequence[KeyedFill], now: datet
 def advance_watermark(
     connection: Connection, wallet: str, newest: datetime | None, now: datetime, *, history_complete: bool
 ) -> None:
-    """Move ``last_trade_time_seen`` forward to ``newest`` (never backwards) and stamp the poll."""
+    """Move ``last_trade_time_seen`` forward to ``newest`` (never backwards, never past ``now``).
+
+    A fill dated in the future must not freeze the wallet: its watermark would skip every later
+    fill. The parser refuses timestamps beyond now + 5 minutes; the clamp covers the rest.
+    """
+    if newest is not None:
+        newest = min(newest, now)
     values: dict[str, Any] = {
         "last_trades_polled_at": now,
         "last_polled_at": now,
@@ -73,6 +81,7 @@ def advance_watermark(
         "last_error": None,
         "last_error_at": None,
         "consecutive_failures": 0,
+        "retry_after": None,
     }
     if newest is not None:
         current = _state.c.last_trade_time_seen

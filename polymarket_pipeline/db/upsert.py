@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, and_, literal_column, or_, select
+from sqlalchemy import JSON, Table, and_, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -28,14 +28,16 @@ def bulk_upsert(
     key: Sequence[str],
     update: Sequence[str] | None = None,
     skip_unchanged: Sequence[str] = (),
+    keep_known: Sequence[str] = (),
     count_inserted: bool = False,
 ) -> int:
     """Insert ``rows``; on a ``key`` conflict overwrite the ``update`` columns (latest wins).
 
     ``update=None`` updates every non-key column present in the rows; ``update=()`` keeps the
     stored row (``DO NOTHING``). With ``skip_unchanged`` a conflicting row is rewritten only if one
-    of those columns differs, so re-reading the same rows costs no writes. Returns the number of
-    new rows when ``count_inserted`` (else 0).
+    of those columns differs, so re-reading the same rows costs no writes. ``keep_known`` columns
+    are never overwritten with NULL (an unknown value from a degraded source keeps the known
+    one). Returns the number of new rows when ``count_inserted`` (else 0).
     """
     if not rows:
         return 0
@@ -43,8 +45,8 @@ def bulk_upsert(
     update_columns = [c for c in columns if c not in key] if update is None else list(update)
     dialect = connection.dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD and not _has_json(table, columns):
-        return _copy_upsert(connection, table, rows, columns, key, update_columns, skip_unchanged)
-    stmt = _upsert_statement(dialect, table, key, update_columns, skip_unchanged)
+        return _copy_upsert(connection, table, rows, columns, key, update_columns, skip_unchanged, keep_known)
+    stmt = _upsert_statement(dialect, table, key, update_columns, skip_unchanged, keep_known)
     if not count_inserted:
         connection.execute(stmt, list(rows))
         return 0
@@ -63,7 +65,12 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str
 
 
 def _upsert_statement(
-    dialect: str, table: Table, key: Sequence[str], update: Sequence[str], skip_unchanged: Sequence[str]
+    dialect: str,
+    table: Table,
+    key: Sequence[str],
+    update: Sequence[str],
+    skip_unchanged: Sequence[str],
+    keep_known: Sequence[str],
 ) -> Any:
     stmt: Any
     if dialect == "postgresql":
@@ -74,10 +81,24 @@ def _upsert_statement(
         raise NotImplementedError(f"bulk upsert is not implemented for {dialect!r}")
     if not update:
         return stmt.on_conflict_do_nothing(index_elements=list(key))
-    changed = or_(*(table.c[c].is_distinct_from(stmt.excluded[c]) for c in skip_unchanged))
+    known = set(keep_known)
+
+    def new_value(column: str) -> Any:
+        if column in known:
+            return func.coalesce(stmt.excluded[column], table.c[column])
+        return stmt.excluded[column]
+
+    def differs(column: str) -> Any:
+        if column in known:
+            return and_(
+                stmt.excluded[column].is_not(None), table.c[column].is_distinct_from(stmt.excluded[column])
+            )
+        return table.c[column].is_distinct_from(stmt.excluded[column])
+
+    changed = or_(*(differs(c) for c in skip_unchanged))
     return stmt.on_conflict_do_update(
         index_elements=list(key),
-        set_={column: stmt.excluded[column] for column in update},
+        set_={column: new_value(column) for column in update},
         where=changed if skip_unchanged else None,
     )
 
@@ -118,6 +139,7 @@ def _copy_upsert(
     key: Sequence[str],
     update: Sequence[str],
     skip_unchanged: Sequence[str],
+    keep_known: Sequence[str],
 ) -> int:
     """Binary COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT (PostgreSQL)."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -135,12 +157,19 @@ def _copy_upsert(
             copy.write_row([row[c] for c in columns])
     conflict = ", ".join(f'"{k}"' for k in key)
     if update:
-        assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in update)
+        known = set(keep_known)
+
+        def new_value(c: str) -> str:
+            return f'COALESCE(EXCLUDED."{c}", "{table.name}"."{c}")' if c in known else f'EXCLUDED."{c}"'
+
+        def differs(c: str) -> str:
+            test = f'"{table.name}"."{c}" IS DISTINCT FROM EXCLUDED."{c}"'
+            return f'(EXCLUDED."{c}" IS NOT NULL AND {test})' if c in known else test
+
+        assignments = ", ".join(f'"{c}" = {new_value(c)}' for c in update)
         action = f"DO UPDATE SET {assignments}"
         if skip_unchanged:
-            action += " WHERE " + " OR ".join(
-                f'"{table.name}"."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in skip_unchanged
-            )
+            action += " WHERE " + " OR ".join(differs(c) for c in skip_unchanged)
     else:
         action = "DO NOTHING"
     cursor.execute(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
@@ -71,6 +71,27 @@ def key_fills(fills: Iterable[Fill]) -> list[KeyedFill]:
 
 def _stable_order(fill: Fill) -> tuple[int, str, str, str, float, float]:
     return (fill.timestamp, fill.transaction_hash.lower(), fill.asset, fill.side, fill.size, fill.price)
+
+
+class OutcomeLookup(Protocol):
+    def outcome_of(self, asset: str) -> tuple[int, str | None] | None: ...
+
+
+def label_outcomes(fills: Sequence[Fill], markets: Mapping[str, OutcomeLookup]) -> list[Fill]:
+    """Fill in ``outcome_index`` (and ``outcome``) where a row lacks them, from its market's tokens.
+
+    The global feed labels many rows 999 ("unknown"); the market's token list says which outcome
+    a token is, so feed rows are stored complete. Known values are never changed.
+    """
+    labeled = []
+    for fill in fills:
+        market = markets.get(fill.condition_id) if fill.outcome_index is None else None
+        found = market.outcome_of(fill.asset) if market is not None else None
+        if found is not None:
+            index, outcome = found
+            fill = replace(fill, outcome_index=index, outcome=fill.outcome or outcome)
+        labeled.append(fill)
+    return labeled
 
 
 def poll_start(watermark: datetime | None, overlap_seconds: int) -> int:

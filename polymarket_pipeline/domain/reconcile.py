@@ -1,7 +1,7 @@
 """Position reconciliation: diff two snapshots of a wallet and classify why positions closed.
 
-Pure functions: the caller fetches the snapshot, and only when something disappeared, the
-REDEEM activity and market resolutions needed to classify it.
+Pure functions: the caller fetches the snapshot and, when something disappeared, the wallet's
+activity since the previous snapshot and the markets' resolution, checked at that moment.
 """
 
 from __future__ import annotations
@@ -24,8 +24,23 @@ class EventType(StrEnum):
 
 class CloseReason(StrEnum):
     REDEEMED = "redeemed"
+    """The wallet redeemed the market's tokens (REDEEM activity)."""
+    MERGED = "merged"
+    """The wallet merged complete sets back into collateral (MERGE activity)."""
+    CONVERTED = "converted"
+    """A neg-risk conversion turned the tokens into other markets' tokens (CONVERSION activity)."""
     MARKET_CLOSED = "market_closed"
+    """No activity explains it, but the market resolved."""
     MANUAL_CLOSE = "manual_close"
+    """Nothing else explains it: the wallet sold out (or transferred the tokens)."""
+
+
+ACTIVITY_REASONS: dict[str, CloseReason] = {
+    "REDEEM": CloseReason.REDEEMED,
+    "MERGE": CloseReason.MERGED,
+    "CONVERSION": CloseReason.CONVERTED,
+}
+"""Activity types that explain a position disappearing, in order of precedence."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +89,18 @@ def same_size(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-6)
 
 
-def diff_snapshot(previous: Mapping[str, StoredPosition], snapshot: Iterable[Position]) -> SnapshotDiff:
-    """Compare the stored positions (by asset) with a freshly fetched snapshot."""
+def diff_snapshot(
+    previous: Mapping[str, StoredPosition], snapshot: Iterable[Position], *, complete: bool = True
+) -> SnapshotDiff:
+    """Compare the stored positions (by asset) with a freshly fetched snapshot.
+
+    An incomplete snapshot (a capped or partly rejected walk) proves nothing about what is
+    missing from it, and its sizes may come from a mixture of pages: it yields no changes and no
+    closes, so nothing is written from it but the wallet's flag.
+    """
     current = {p.asset: p for p in snapshot if p.size > 0}
+    if not complete:
+        return SnapshotDiff(changes=[], disappeared=[], current=current)
     changes: list[PositionChange] = []
     for asset, position in current.items():
         before = previous.get(asset)
@@ -96,31 +120,56 @@ def diff_snapshot(previous: Mapping[str, StoredPosition], snapshot: Iterable[Pos
     return SnapshotDiff(changes=changes, disappeared=disappeared, current=current)
 
 
-def redeemed_condition_ids(activity: Iterable[Activity]) -> set[str]:
-    """Markets the wallet redeemed in, from its REDEEM activity rows."""
-    return {a.condition_id for a in activity if a.type == "REDEEM" and a.condition_id}
+def explaining_activity(activity: Iterable[Activity]) -> dict[str, set[str]]:
+    """Activity types that can explain a close, by the market (and token) they touched.
+
+    Keys are condition ids and assets (neg-risk REDEEMs carry no asset, rewards carry neither),
+    so a close is matched by its market or its token, whichever the row names.
+    """
+    found: dict[str, set[str]] = {}
+    for row in activity:
+        if row.type not in ACTIVITY_REASONS:
+            continue
+        for key in (row.condition_id, row.asset):
+            if key:
+                found.setdefault(key, set()).add(row.type)
+    return found
 
 
 def classify_close(
-    position: StoredPosition, *, redeemed: Collection[str], resolved: Collection[str]
+    position: StoredPosition, *, activity: Mapping[str, Collection[str]], resolved: Collection[str]
 ) -> CloseReason:
-    """Why a position disappeared: redeemed, else its market resolved, else the wallet sold out."""
-    if position.condition_id in redeemed:
-        return CloseReason.REDEEMED
+    """Why a position disappeared: the activity that explains it, else resolution, else a sale."""
+    types = set(activity.get(position.condition_id, ())) | set(activity.get(position.asset, ()))
+    for activity_type, reason in ACTIVITY_REASONS.items():
+        if activity_type in types:
+            return reason
     if position.condition_id in resolved:
         return CloseReason.MARKET_CLOSED
     return CloseReason.MANUAL_CLOSE
 
 
 def close_changes(
-    disappeared: Iterable[StoredPosition], *, redeemed: Collection[str], resolved: Collection[str]
+    disappeared: Iterable[StoredPosition],
+    *,
+    activity: Mapping[str, Collection[str]],
+    resolved: Collection[str],
 ) -> list[tuple[StoredPosition, PositionChange]]:
     """One ``closed`` event (with its reason) for every position that disappeared."""
     result = []
     for position in disappeared:
-        reason = classify_close(position, redeemed=redeemed, resolved=resolved)
+        reason = classify_close(position, activity=activity, resolved=resolved)
         change = PositionChange(
             position.asset, position.condition_id, EventType.CLOSED, position.size, 0.0, reason
         )
         result.append((position, change))
     return result
+
+
+def unexplained(disappeared: Iterable[StoredPosition], activity: Mapping[str, Collection[str]]) -> set[str]:
+    """Markets of disappeared positions that no activity explains: their resolution is needed."""
+    return {
+        p.condition_id
+        for p in disappeared
+        if not (set(activity.get(p.condition_id, ())) | set(activity.get(p.asset, ())))
+    }

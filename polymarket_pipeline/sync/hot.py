@@ -24,11 +24,11 @@ from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.db import state, wallets
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.trades import upsert_trades
-from polymarket_pipeline.domain.fills import key_fills
+from polymarket_pipeline.domain.fills import KeyedFill
 from polymarket_pipeline.domain.records import Fill
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
-from polymarket_pipeline.sync.wallet_poll import utcnow
+from polymarket_pipeline.sync.wallet_poll import fill_days, label_and_key, utcnow
 
 FEED_OVERLAP_SECONDS = 30
 """The feed is re-read this far back: fills indexed late still show up, and upserts dedupe them."""
@@ -72,7 +72,10 @@ class HotCycleStats:
     feed_gaps: int = 0
     triggered_wallets: int = 0
     reverified_wallets: int = 0
+    duration_seconds: float = 0.0
     sweep: SweepStats = field(default_factory=SweepStats)
+    wallets_touched: set[str] = field(default_factory=set)
+    """Wallets whose rows this tick wrote (the scope of the checks the sensor attaches)."""
 
     @property
     def trades_inserted(self) -> int:
@@ -81,6 +84,7 @@ class HotCycleStats:
     def as_metadata(self) -> dict[str, Any]:
         return {
             **self.sweep.as_metadata(),
+            "duration_seconds": round(self.duration_seconds, 3),
             "cycles": self.cycles,
             "feed_fills": self.feed_fills,
             "feed_trades_inserted": self.feed_trades_inserted,
@@ -115,15 +119,19 @@ class HotPoller:
     async def run_window(self, stats: HotCycleStats | None = None) -> HotCycleStats:
         """Cycle every ``cycle_seconds`` until ``window_seconds`` have passed (one sensor tick)."""
         stats = stats or HotCycleStats()
-        deadline = time.monotonic() + self._settings.window_seconds
-        while True:
-            started = time.monotonic()
-            if not await self.cycle(stats):
-                return stats  # no hot wallets: nothing to wait for
-            next_start = started + self._settings.cycle_seconds
-            if next_start >= deadline:
-                return stats
-            await asyncio.sleep(max(0.0, next_start - time.monotonic()))
+        began = time.monotonic()
+        deadline = began + self._settings.window_seconds
+        try:
+            while True:
+                started = time.monotonic()
+                if not await self.cycle(stats):
+                    return stats  # no hot wallets: nothing to wait for
+                next_start = started + self._settings.cycle_seconds
+                if next_start >= deadline:
+                    return stats
+                await asyncio.sleep(max(0.0, next_start - time.monotonic()))
+        finally:
+            stats.duration_seconds += time.monotonic() - began
 
     async def cycle(self, stats: HotCycleStats) -> bool:
         """One feed read plus the polls it calls for; False when there is no hot wallet."""
@@ -138,6 +146,7 @@ class HotPoller:
         stats.triggered_wallets += len(triggered)
         stats.reverified_wallets += len(due)
         to_poll = [*sorted(triggered), *due]
+        stats.wallets_touched.update(to_poll)
         if to_poll:
             stats.sweep.merge(
                 await sweep(
@@ -161,7 +170,9 @@ class HotPoller:
         page = await self._client.fetch_trade_feed(since=since, max_pages=self._settings.feed_max_pages)
         stats.feed_fills += len(page.fills)
         if page.fills:
-            self.cursor = FeedCursor(max(newest or 0, max(f.timestamp for f in page.fills)))
+            # never past now: a row dated ahead of the clock must not hide the fills that follow it
+            latest = min(max(f.timestamp for f in page.fills), int(self._now().timestamp()))
+            self.cursor = FeedCursor(max(newest or 0, latest))
         elif newest is None:
             self.cursor = FeedCursor(since + self._settings.feed_overlap_seconds)
         if not page.reached_since:
@@ -172,14 +183,18 @@ class HotPoller:
                 by_wallet[fill.wallet_address].append(fill)
         if not by_wallet:
             return set(), not page.reached_since
-        inserted = await asyncio.to_thread(self._store_feed_fills, by_wallet)
+        keyed = {w: await label_and_key(self._markets, fills) for w, fills in by_wallet.items()}
+        inserted = await asyncio.to_thread(self._store_feed_fills, keyed)
         stats.feed_trades_inserted += sum(inserted.values())
+        for wallet_fills in keyed.values():
+            stats.sweep.days.update(fill_days(wallet_fills))
+        stats.wallets_touched.update(w for w, n in inserted.items() if n)
         return {w for w, n in inserted.items() if n}, not page.reached_since
 
-    def _store_feed_fills(self, by_wallet: dict[str, list[Fill]]) -> dict[str, int]:
+    def _store_feed_fills(self, keyed: dict[str, list[KeyedFill]]) -> dict[str, int]:
         at = self._now()
         with self._engine.begin() as connection:
-            return {w: upsert_trades(connection, key_fills(fills), at) for w, fills in by_wallet.items()}
+            return {w: upsert_trades(connection, fills, at) for w, fills in keyed.items()}
 
     def _hot_wallets(self) -> list[str]:
         with reading(self._engine) as connection:

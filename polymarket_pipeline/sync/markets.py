@@ -1,23 +1,31 @@
 """Market metadata and resolution, read through the shared cache.
 
-Gamma gives titles, categories, tags and outcomes for many markets per request; CLOB is the
-authority on resolution (``closed`` plus a winning token) but answers one market at a time, so it
-is only asked about markets Gamma reports closed, or that Gamma does not know.
+Gamma gives titles, classification, outcomes and its own resolution view (``closed``,
+``umaResolutionStatus``, ``outcomePrices``) for many markets per request; CLOB answers one market
+at a time (``closed`` plus a winner flag, or settled 1/0 prices), so it is only asked about
+markets Gamma reports closed, or that Gamma does not know. A market is resolved when either
+says so. Resolution only ever goes one way, so a resolved cache entry is final, while an
+unresolved one is re-checked whenever a close must be classified (:meth:`MarketDirectory.resolved`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.api.errors import PayloadError
 from polymarket_pipeline.db import markets as market_cache
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.markets import CachedMarket
+from polymarket_pipeline.domain.markets import market_category, market_tags
 from polymarket_pipeline.domain.records import MarketMetadata, MarketResolution
+
+log = logging.getLogger(__name__)
 
 CACHE_MAX_AGE = timedelta(hours=1)
 
@@ -60,8 +68,19 @@ class MarketDirectory:
         return {c: self._known[c] for c in condition_ids if c in self._known}
 
     async def resolved(self, condition_ids: Collection[str]) -> set[str]:
-        markets = await self.get(condition_ids)
-        return {c for c, m in markets.items() if m.resolved}
+        """Markets resolved *now*: cached resolutions are final, anything else is asked again."""
+        wanted = list(dict.fromkeys(condition_ids))
+        if not wanted:
+            return set()
+        known = await self.get(wanted)
+        recheck = [c for c in wanted if not (c in known and known[c].resolved)]
+        if recheck:
+            async with self._lock:
+                now = self._now()
+                fetched = await self._fetch(recheck, now)
+                await asyncio.to_thread(self._store, list(fetched.values()))
+                self._known.update(fetched)
+        return {c for c in wanted if c in self._known and self._known[c].resolved}
 
     def _load(self, condition_ids: list[str], now: datetime) -> dict[str, CachedMarket]:
         with reading(self._engine) as connection:
@@ -75,7 +94,7 @@ class MarketDirectory:
     async def _fetch(self, condition_ids: list[str], now: datetime) -> dict[str, CachedMarket]:
         metadata = {m.condition_id: m for m in await self._client.fetch_market_metadata(condition_ids)}
         need_clob = [c for c in condition_ids if c not in metadata or metadata[c].closed]
-        resolutions = await asyncio.gather(*(self._client.fetch_market_resolution(c) for c in need_clob))
+        resolutions = await asyncio.gather(*(self._resolution(c) for c in need_clob))
         by_id = {r.condition_id: r for r in resolutions if r is not None}
         result = {}
         for condition_id in condition_ids:
@@ -85,6 +104,16 @@ class MarketDirectory:
             result[condition_id] = _merge(condition_id, meta, resolution, now)
         return result
 
+    async def _resolution(self, condition_id: str) -> MarketResolution | None:
+        """CLOB's view of one market; a malformed answer is skipped with a warning, never fatal."""
+        try:
+            return await self._client.fetch_market_resolution(condition_id)
+        except PayloadError as exc:
+            if exc.retryable:
+                raise
+            log.warning("market %s skipped: CLOB sent an unusable market (%s)", condition_id, exc)
+            return None
+
 
 def _merge(
     condition_id: str, meta: MarketMetadata | None, resolution: MarketResolution | None, now: datetime
@@ -92,16 +121,20 @@ def _merge(
     tokens = resolution.tokens if resolution else ()
     token_ids = list(meta.clob_token_ids) if meta and meta.clob_token_ids else [t.token_id for t in tokens]
     outcomes = list(meta.outcomes) if meta and meta.outcomes else [t.outcome or "" for t in tokens]
+    winner = (resolution.winner_asset if resolution and resolution.closed else None) or (
+        meta.winner_asset if meta else None
+    )
+    clob_tags = tuple(resolution.tags) if resolution else ()
     return CachedMarket(
         condition_id=condition_id,
         title=(meta.question if meta else None) or (resolution.question if resolution else None),
         slug=meta.slug if meta else None,
-        category=meta.category if meta else None,
-        tags=list(meta.tags) if meta and meta.tags else list(resolution.tags if resolution else ()),
+        category=market_category(meta, clob_tags),
+        tags=market_tags(meta, clob_tags),
         outcomes=outcomes,
         token_ids=token_ids,
         closed=bool((resolution and resolution.closed) or (meta and meta.closed)),
-        resolved=bool(resolution and resolution.resolved),
-        winner_asset=resolution.winner_asset if resolution else None,
+        resolved=winner is not None,
+        winner_asset=winner,
         fetched_at=now,
     )

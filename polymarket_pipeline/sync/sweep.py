@@ -2,7 +2,9 @@
 
 Concurrency is bounded twice: by the client's token bucket (the request rate) and by the number of
 wallets in flight (memory), so a 10,000-wallet sweep runs at the rate limit in bounded memory.
-A stop request (SIGTERM) lets the wallets in hand finish and starts no new one.
+Anything that goes wrong with one wallet — a network fault, a hostile payload, a database error
+on its rows — fails that wallet only; a dropped database connection retries it. A stop request
+(SIGTERM) lets the wallets in hand finish and starts no new one.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
+from polymarket_pipeline.domain.text import printable
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.wallet_poll import (
     DEFAULT_OVERLAP_SECONDS,
-    TradesResult,
-    backfill_trades,
-    poll_trades,
-    reconcile_positions,
+    PollPlan,
+    WalletResult,
+    poll_wallet,
     record_failure,
     utcnow,
 )
@@ -35,6 +38,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WALLETS_IN_FLIGHT = 32
 MAX_LISTED_FAILURES = 50
+DEFAULT_MAX_FAILURE_SHARE = 0.05
+"""A sweep where more than this share of its wallets failed is reported as partial (a WARN check)."""
+CONNECTION_ATTEMPTS = 3
+"""A wallet whose database connection dropped mid-write is tried this many times in all."""
+
+Outcome = Literal["succeeded", "partial", "failed", "empty"]
 
 
 @dataclass(slots=True)
@@ -47,13 +56,32 @@ class SweepStats:
     wallets_skipped: int = 0
     fills_fetched: int = 0
     trades_inserted: int = 0
+    activity_fetched: int = 0
+    activity_inserted: int = 0
     incomplete_histories: int = 0
+    incomplete_snapshots: int = 0
     stale_snapshots: int = 0
+    rows_rejected: int = 0
     events: Counter[str] = field(default_factory=Counter)
     closes: Counter[str] = field(default_factory=Counter)
+    days: Counter[str] = field(default_factory=Counter)
+    """Fills stored per UTC day."""
     failures: dict[str, str] = field(default_factory=dict)
     duration_seconds: float = 0.0
     stopped_early: bool = False
+
+    @property
+    def failure_share(self) -> float:
+        attempted = self.wallets_polled + self.wallets_failed
+        return self.wallets_failed / attempted if attempted else 0.0
+
+    def outcome(self, max_failure_share: float = DEFAULT_MAX_FAILURE_SHARE) -> Outcome:
+        """``failed`` when no wallet could be polled; ``partial`` past the failure budget."""
+        if self.wallets_polled == 0:
+            return "failed" if self.wallets_failed else "empty"
+        if self.failure_share > max_failure_share or self.stopped_early:
+            return "partial"
+        return "succeeded"
 
     def as_metadata(self) -> dict[str, Any]:
         return {
@@ -61,8 +89,11 @@ class SweepStats:
             "wallets_polled": self.wallets_polled,
             "wallets_failed": self.wallets_failed,
             "wallets_skipped": self.wallets_skipped,
+            "failure_share": round(self.failure_share, 4),
             "fills_fetched": self.fills_fetched,
             "trades_inserted": self.trades_inserted,
+            "activity_fetched": self.activity_fetched,
+            "activity_inserted": self.activity_inserted,
             "positions_opened": self.events["opened"],
             "positions_increased": self.events["increased"],
             "positions_decreased": self.events["decreased"],
@@ -70,16 +101,34 @@ class SweepStats:
             "closed_manual_close": self.closes["manual_close"],
             "closed_market_closed": self.closes["market_closed"],
             "closed_redeemed": self.closes["redeemed"],
+            "closed_merged": self.closes["merged"],
+            "closed_converted": self.closes["converted"],
             "incomplete_histories": self.incomplete_histories,
+            "incomplete_snapshots": self.incomplete_snapshots,
             "stale_snapshots": self.stale_snapshots,
+            "rows_rejected": self.rows_rejected,
             "duration_seconds": round(self.duration_seconds, 3),
             "stopped_early": self.stopped_early,
         }
 
-    def add_trades(self, result: TradesResult) -> None:
-        self.fills_fetched += result.fetched
-        self.trades_inserted += result.inserted
-        self.incomplete_histories += 0 if result.complete else 1
+    def add(self, result: WalletResult) -> None:
+        self.wallets_polled += 1
+        self.fills_fetched += result.fills_fetched
+        self.trades_inserted += result.trades_inserted
+        self.activity_fetched += result.activity_fetched
+        self.activity_inserted += result.activity_inserted
+        self.incomplete_histories += 0 if result.trades_complete else 1
+        self.incomplete_snapshots += 0 if result.snapshot_complete else 1
+        self.stale_snapshots += int(result.stale)
+        self.rows_rejected += result.rows_rejected
+        self.events.update(result.events)
+        self.closes.update(result.closes)
+        self.days.update(result.days)
+
+    def fail(self, wallet: str, message: str) -> None:
+        self.wallets_failed += 1
+        if len(self.failures) < MAX_LISTED_FAILURES:
+            self.failures[wallet] = message
 
     def merge(self, other: SweepStats) -> None:
         for name in (
@@ -89,12 +138,17 @@ class SweepStats:
             "wallets_skipped",
             "fills_fetched",
             "trades_inserted",
+            "activity_fetched",
+            "activity_inserted",
             "incomplete_histories",
+            "incomplete_snapshots",
             "stale_snapshots",
+            "rows_rejected",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.events.update(other.events)
         self.closes.update(other.closes)
+        self.days.update(other.days)
         for wallet, error in other.failures.items():
             if len(self.failures) < MAX_LISTED_FAILURES:
                 self.failures[wallet] = error
@@ -103,17 +157,30 @@ class SweepStats:
 
 @dataclass(frozen=True, slots=True)
 class SweepOptions:
-    trades: bool = True
-    positions: bool = True
+    plan: PollPlan = field(default_factory=PollPlan)
     overlap_seconds: int = DEFAULT_OVERLAP_SECONDS
     wallets_in_flight: int = DEFAULT_WALLETS_IN_FLIGHT
     backfill_window: tuple[int, int] | None = None
-    """``(start, end)`` epoch seconds: fetch that window instead of polling since the watermark."""
+    """``(start, end)`` epoch seconds: fetch that window's fills instead of polling since the watermark."""
+
+
+def describe_failure(exc: Exception) -> str:
+    """One safe line naming what broke: the API route and field, or the database, or the bug."""
+    if isinstance(exc, PolymarketError):
+        return printable(str(exc))
+    if isinstance(exc, SQLAlchemyError):
+        detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return printable(f"database: {type(exc).__name__}: {detail[0] if detail else ''}")
+    return printable(f"{type(exc).__name__}: {exc}")
+
+
+def _connection_dropped(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 async def sweep(
     client: PolymarketClient,
-    engine: Engine,
+    engine: Any,
     wallets: Iterable[str],
     *,
     options: SweepOptions = SweepOptions(),
@@ -121,7 +188,7 @@ async def sweep(
     stop: asyncio.Event | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> SweepStats:
-    """Poll every wallet once (trades, then positions); one wallet's failure never stops the others."""
+    """Poll every wallet once; one wallet's failure never stops the others."""
     started = time.monotonic()
     stats = SweepStats()
     markets = markets or MarketDirectory(client, engine, now=now)
@@ -152,7 +219,7 @@ async def sweep(
 
 async def _poll_one(
     client: PolymarketClient,
-    engine: Engine,
+    engine: Any,
     markets: MarketDirectory,
     wallet: str,
     options: SweepOptions,
@@ -160,24 +227,31 @@ async def _poll_one(
     now: Callable[[], datetime],
 ) -> None:
     try:
-        if options.backfill_window is not None:
-            start, end = options.backfill_window
-            stats.add_trades(await backfill_trades(client, engine, wallet, start=start, end=end, now=now))
-        if options.trades:
-            stats.add_trades(
-                await poll_trades(client, engine, wallet, overlap_seconds=options.overlap_seconds, now=now)
-            )
-        if options.positions:
-            positions = await reconcile_positions(client, engine, markets, wallet, now=now)
-            stats.events.update(positions.events)
-            stats.closes.update(positions.closes)
-            stats.stale_snapshots += int(positions.stale)
-        stats.wallets_polled += 1
-    except PolymarketError as exc:
-        # Network faults and bad payloads are normal operation: note them on the wallet, move on.
-        message = str(exc)
-        stats.wallets_failed += 1
-        if len(stats.failures) < MAX_LISTED_FAILURES:
-            stats.failures[wallet] = message
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(_connection_dropped),
+            stop=stop_after_attempt(CONNECTION_ATTEMPTS),
+            wait=wait_exponential(multiplier=0.5, max=5),
+            reraise=True,
+        ):
+            with attempt:
+                result = await poll_wallet(
+                    client,
+                    engine,
+                    markets,
+                    wallet,
+                    options.plan,
+                    overlap_seconds=options.overlap_seconds,
+                    window=options.backfill_window,
+                    now=now,
+                )
+        stats.add(result)
+    except Exception as exc:  # containment: any failure is this wallet's alone
+        message = describe_failure(exc)
+        stats.fail(wallet, message)
         log.warning("wallet %s failed: %s", wallet, message)
-        await asyncio.to_thread(record_failure, engine, wallet, message, now())
+        if not isinstance(exc, PolymarketError):
+            log.debug("wallet %s failure details", wallet, exc_info=exc)
+        try:
+            await asyncio.to_thread(record_failure, engine, wallet, message, now())
+        except SQLAlchemyError as db_exc:
+            log.warning("wallet %s: could not record the failure: %s", wallet, describe_failure(db_exc))

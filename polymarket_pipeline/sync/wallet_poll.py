@@ -1,4 +1,4 @@
-"""Polling one wallet: its fills since the watermark, and its reconciled position snapshot.
+"""Polling one wallet: its fills and activity since the watermarks, and its reconciled positions.
 
 Each step fetches first and then writes everything for the wallet in one short transaction, so a
 crash or a stop between wallets leaves every committed cursor consistent with its rows.
@@ -7,31 +7,48 @@ crash or a stop between wallets leaves every committed cursor consistent with it
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.db import activity as activity_store
 from polymarket_pipeline.db import positions as position_store
 from polymarket_pipeline.db import state
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.trades import advance_watermark, upsert_trades
-from polymarket_pipeline.domain.fills import key_fills, newest_fill_time, poll_start
+from polymarket_pipeline.domain.activity import key_activity
+from polymarket_pipeline.domain.fills import (
+    KeyedFill,
+    key_fills,
+    label_outcomes,
+    newest_fill_time,
+    poll_start,
+)
 from polymarket_pipeline.domain.reconcile import (
+    ACTIVITY_REASONS,
     EventType,
     close_changes,
     diff_snapshot,
-    redeemed_condition_ids,
+    explaining_activity,
+    unexplained,
 )
+from polymarket_pipeline.domain.records import Fill, Position
 from polymarket_pipeline.sync.markets import MarketDirectory
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
 DEFAULT_OVERLAP_SECONDS = 120
-"""Re-read this much before the watermark: late-indexed fills land inside the overlap."""
-REDEEM_LOOKBACK_SECONDS = 3600
-"""REDEEM rows are searched from this long before the previous snapshot (block vs wall clock)."""
+"""Re-read this much before a watermark: late-indexed rows land inside the overlap."""
+CLOSE_LOOKBACK_SECONDS = 3600
+"""Activity explaining a close is searched from this long before the previous snapshot
+(block timestamps against wall clock, and the positions API lagging trades by minutes)."""
 
 
 def utcnow() -> datetime:
@@ -39,73 +56,115 @@ def utcnow() -> datetime:
 
 
 @dataclass(frozen=True, slots=True)
-class TradesResult:
-    wallet: str
-    fetched: int
-    inserted: int
-    complete: bool
+class PollPlan:
+    """Which parts of a wallet one poll refreshes."""
+
+    trades: bool = True
+    activity: bool = True
+    positions: bool = True
 
 
 @dataclass(slots=True)
-class PositionsResult:
+class WalletResult:
+    """What one poll of one wallet did (summed into a sweep's statistics)."""
+
     wallet: str
+    fills_fetched: int = 0
+    trades_inserted: int = 0
+    trades_complete: bool = True
+    activity_fetched: int = 0
+    activity_inserted: int = 0
     events: Counter[str] = field(default_factory=Counter)
-    """opened / increased / decreased counts."""
+    """opened / increased / decreased / closed counts."""
     closes: Counter[str] = field(default_factory=Counter)
     """closes by reason."""
     stale: bool = False
     """True when another poller stored a newer snapshot first (nothing was written)."""
+    snapshot_complete: bool = True
+    rows_rejected: int = 0
+    days: Counter[str] = field(default_factory=Counter)
+    """Fills stored (new or re-read) per UTC day (``YYYY-MM-DD``), for the per-day trade partitions."""
+
+
+def fill_days(keyed: Sequence[KeyedFill]) -> Counter[str]:
+    return Counter(datetime.fromtimestamp(k.fill.timestamp, tz=UTC).strftime("%Y-%m-%d") for k in keyed)
+
+
+async def label_and_key(markets: MarketDirectory, fills: Sequence[Fill]) -> list[KeyedFill]:
+    """Fills keyed for ``trades_public``, with the outcome a degraded row lacks taken from its market."""
+    unlabeled = {f.condition_id for f in fills if f.outcome_index is None}
+    if unlabeled:
+        fills = label_outcomes(fills, await markets.get(unlabeled))
+    return key_fills(fills)
 
 
 async def poll_trades(
     client: PolymarketClient,
     engine: Engine,
+    markets: MarketDirectory,
     wallet: str,
+    result: WalletResult,
     *,
     overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
+    window: tuple[int, int] | None = None,
     now: Callable[[], datetime] = utcnow,
-) -> TradesResult:
-    """Fetch the wallet's fills since its watermark (whole history the first time) and store them."""
-    mark = await asyncio.to_thread(_read_watermark, engine, wallet)
-    history = await client.fetch_wallet_trades(wallet, start=poll_start(mark, overlap_seconds))
-    keyed = key_fills(history.fills)
-    newest = newest_fill_time(history.fills)
+) -> None:
+    """Store the wallet's fills since its watermark (whole history the first time).
+
+    With ``window`` = (start, end) it backfills that window instead and leaves the watermark alone.
+    """
+    if window is None:
+        mark = await asyncio.to_thread(_read, engine, state.watermark, wallet)
+        history = await client.fetch_wallet_trades(wallet, start=poll_start(mark, overlap_seconds))
+    else:
+        history = await client.fetch_wallet_trades(wallet, start=window[0], end=window[1])
+    keyed = await label_and_key(markets, history.fills)
+    at = now()
 
     def write() -> int:
-        at = now()
         with engine.begin() as connection:
             inserted = upsert_trades(connection, keyed, at)
-            advance_watermark(connection, wallet, newest, at, history_complete=history.complete)
+            if window is None:
+                advance_watermark(
+                    connection, wallet, newest_fill_time(history.fills), at, history_complete=history.complete
+                )
         return inserted
 
-    inserted = await asyncio.to_thread(write)
-    return TradesResult(wallet, len(keyed), inserted, history.complete)
+    result.trades_inserted += await asyncio.to_thread(write)
+    result.fills_fetched += len(keyed)
+    result.days.update(fill_days(keyed))
+    result.trades_complete = result.trades_complete and history.complete
+    result.rows_rejected += getattr(history, "rejected", 0)
+    if not history.complete:
+        log.warning("wallet %s: trade history incomplete (the API stopped the walk early)", wallet)
 
 
-async def backfill_trades(
+async def poll_activity(
     client: PolymarketClient,
     engine: Engine,
     wallet: str,
+    result: WalletResult,
     *,
-    start: int,
-    end: int,
+    overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
     now: Callable[[], datetime] = utcnow,
-) -> TradesResult:
-    """Store the wallet's fills in ``[start, end]``; the live watermark is left alone."""
-    history = await client.fetch_wallet_trades(wallet, start=start, end=end)
-    keyed = key_fills(history.fills)
+) -> None:
+    """Store every activity row of the wallet since its activity watermark (all types)."""
+    mark = await asyncio.to_thread(_read, engine, activity_store.activity_watermark, wallet)
+    rows = await client.fetch_activity(wallet, types=(), start=poll_start(mark, overlap_seconds))
+    keyed = key_activity(rows)
+    newest = max((r.timestamp for r in rows), default=None)
+    at = now()
 
     def write() -> int:
         with engine.begin() as connection:
-            return upsert_trades(connection, keyed, now())
+            inserted = activity_store.upsert_activity(connection, keyed, at)
+            activity_store.advance_activity_watermark(
+                connection, wallet, datetime.fromtimestamp(newest, tz=UTC) if newest else None, at
+            )
+        return inserted
 
-    inserted = await asyncio.to_thread(write)
-    return TradesResult(wallet, len(keyed), inserted, history.complete)
-
-
-def _read_watermark(engine: Engine, wallet: str) -> datetime | None:
-    with reading(engine) as connection:
-        return state.watermark(connection, wallet)
+    result.activity_inserted += await asyncio.to_thread(write)
+    result.activity_fetched += len(keyed)
 
 
 async def reconcile_positions(
@@ -113,25 +172,41 @@ async def reconcile_positions(
     engine: Engine,
     markets: MarketDirectory,
     wallet: str,
+    result: WalletResult,
     *,
+    activity_fresh: bool,
+    overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
     now: Callable[[], datetime] = utcnow,
-) -> PositionsResult:
-    """Diff a fresh snapshot against the stored one and store events, closes and the snapshot."""
-    previous = await asyncio.to_thread(_load_snapshot, engine, wallet)
-    fetched_at = now()
-    snapshot = await client.fetch_positions(wallet)
-    diff = diff_snapshot(previous.positions, snapshot)
+) -> None:
+    """Diff a fresh snapshot against the stored one; store events, classified closes and the snapshot.
 
-    redeemed: set[str] = set()
+    Closes are explained by the wallet's stored activity since the previous snapshot (fetched
+    now unless this poll already did), else by the market's resolution checked now, else they
+    are manual. An incomplete snapshot changes nothing but the wallet's flag.
+    """
+    previous = await asyncio.to_thread(_read, engine, position_store.load_snapshot, wallet)
+    fetched_at = now()
+    positions, complete = await _fetch_snapshot(client, wallet)
+    diff = diff_snapshot(previous.positions, positions, complete=complete)
+    if not complete:
+        result.snapshot_complete = False
+        reason = "positions snapshot incomplete (walk stopped early or rows rejected); no closes derived"
+        await asyncio.to_thread(_write, engine, state.mark_snapshot_incomplete, wallet, reason, now())
+        log.warning("wallet %s: %s", wallet, reason)
+        return
+
+    activity: dict[str, set[str]] = {}
     resolved: set[str] = set()
     if diff.disappeared:
-        since = previous.taken_at or fetched_at
-        activity = await client.fetch_activity(
-            wallet, types=("REDEEM",), start=max(1, int(since.timestamp()) - REDEEM_LOOKBACK_SECONDS)
+        if not activity_fresh:
+            await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
+        since = (previous.taken_at or fetched_at) - timedelta(seconds=CLOSE_LOOKBACK_SECONDS)
+        rows = await asyncio.to_thread(
+            _read, engine, activity_store.activity_since, wallet, since, list(ACTIVITY_REASONS)
         )
-        redeemed = redeemed_condition_ids(activity) & diff.disappeared_condition_ids
-        resolved = await markets.resolved(diff.disappeared_condition_ids - redeemed)
-    closes = close_changes(diff.disappeared, redeemed=redeemed, resolved=resolved)
+        activity = explaining_activity(rows)
+        resolved = await markets.resolved(unexplained(diff.disappeared, activity))
+    closes = close_changes(diff.disappeared, activity=activity, resolved=resolved)
 
     def write() -> bool:
         with engine.begin() as connection:
@@ -143,19 +218,61 @@ async def reconcile_positions(
             )
         return True
 
-    result = PositionsResult(wallet)
     if not await asyncio.to_thread(write):
         result.stale = True
-        return result
+        return
     result.events.update(change.event_type.value for change in diff.changes)
     result.closes.update(change.reason.value for _, change in closes if change.reason)
     result.events[EventType.CLOSED.value] += len(closes)
+
+
+async def poll_wallet(
+    client: PolymarketClient,
+    engine: Engine,
+    markets: MarketDirectory,
+    wallet: str,
+    plan: PollPlan,
+    *,
+    overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
+    window: tuple[int, int] | None = None,
+    now: Callable[[], datetime] = utcnow,
+) -> WalletResult:
+    """One poll of one wallet, in the order that lets positions be explained by fresh activity."""
+    result = WalletResult(wallet)
+    if window is not None:
+        await poll_trades(client, engine, markets, wallet, result, window=window, now=now)
+        return result
+    if plan.trades:
+        await poll_trades(client, engine, markets, wallet, result, overlap_seconds=overlap_seconds, now=now)
+    if plan.activity:
+        await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
+    if plan.positions:
+        await reconcile_positions(
+            client,
+            engine,
+            markets,
+            wallet,
+            result,
+            activity_fresh=plan.activity,
+            overlap_seconds=overlap_seconds,
+            now=now,
+        )
     return result
 
 
-def _load_snapshot(engine: Engine, wallet: str) -> position_store.StoredSnapshot:
+async def _fetch_snapshot(client: PolymarketClient, wallet: str) -> tuple[list[Position], bool]:
+    snapshot = await client.fetch_positions(wallet)
+    return list(snapshot), True
+
+
+def _read(engine: Engine, query: Callable[..., T], *args: Any) -> T:
     with reading(engine) as connection:
-        return position_store.load_snapshot(connection, wallet)
+        return query(connection, *args)
+
+
+def _write(engine: Engine, command: Callable[..., T], *args: Any) -> T:
+    with engine.begin() as connection:
+        return command(connection, *args)
 
 
 def record_failure(engine: Engine, wallet: str, error: str, at: datetime) -> None:

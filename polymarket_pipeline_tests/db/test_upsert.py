@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
@@ -87,7 +89,7 @@ def test_identical_fills_in_one_response_stay_distinct(engine: Engine) -> None:
 
 def test_watermark_only_moves_forward(engine: Engine) -> None:
     table = table_of(WalletPollState)
-    now = datetime(2026, 1, 1, tzinfo=UTC)
+    now = datetime(2026, 1, 10, tzinfo=UTC)
     newer = datetime(2026, 1, 5, tzinfo=UTC)
     older = datetime(2025, 12, 1, tzinfo=UTC)
     with engine.begin() as connection:
@@ -124,3 +126,36 @@ def test_large_batches_count_new_rows_and_skip_unchanged_rewrites(engine: Engine
     assert by_size[10.0].updated_at == t2  # changed: rewritten
     assert by_size[10.0 + 1500].updated_at == t1  # re-read unchanged: left alone
     assert by_size[10.0 + 3500].first_seen_at == t2
+
+
+def test_a_fill_dated_in_the_future_never_moves_the_watermark_past_now(engine: Engine) -> None:
+    table = table_of(WalletPollState)
+    now = datetime(2026, 1, 10, tzinfo=UTC)
+    with engine.begin() as connection:
+        connection.execute(sa.insert(table).values(wallet_address=WALLET, updated_at=now))
+        advance_watermark(connection, WALLET, datetime(2100, 1, 1, tzinfo=UTC), now, history_complete=True)
+    with engine.connect() as connection:
+        assert connection.execute(sa.select(table)).one().last_trade_time_seen == now
+
+
+@pytest.mark.parametrize("size", [3, 3000])  # the small path and PostgreSQL's COPY path
+def test_unknown_values_from_a_degraded_source_never_overwrite_known_ones(engine: Engine, size: int) -> None:
+    """The global feed sends outcome index 999 (parsed as None) and empty slugs: they must not win."""
+    known = [
+        replace(_fill(i), outcome_index=1, outcome="No", event_slug="ev", title="T") for i in range(size)
+    ]
+    degraded = [replace(f, outcome_index=None, outcome=None, event_slug=None, title="T2") for f in known]
+    with engine.begin() as connection:
+        assert upsert_trades(connection, key_fills(known), datetime(2026, 1, 1, tzinfo=UTC)) == size
+        assert upsert_trades(connection, key_fills(degraded), datetime(2026, 1, 2, tzinfo=UTC)) == 0
+    table = table_of(TradePublic)
+    with engine.connect() as connection:
+        rows = connection.execute(sa.select(table)).all()
+    assert {(r.outcome_index, r.outcome, r.event_slug) for r in rows} == {(1, "No", "ev")}
+    assert {r.title for r in rows} == {"T2"}  # a known new value still refreshes
+    # and an unknown stored value is filled in by a later complete read
+    with engine.begin() as connection:
+        connection.execute(sa.update(table).values(outcome_index=None))
+        upsert_trades(connection, key_fills(known), datetime(2026, 1, 3, tzinfo=UTC))
+    with engine.connect() as connection:
+        assert {r.outcome_index for r in connection.execute(sa.select(table))} == {1}

@@ -3,8 +3,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from polymarket_pipeline.domain.fills import FULL_HISTORY_START, key_fills, newest_fill_time, poll_start
-from polymarket_pipeline.domain.records import Fill
+from polymarket_pipeline.domain.fills import (
+    FULL_HISTORY_START,
+    key_fills,
+    label_outcomes,
+    newest_fill_time,
+    poll_start,
+    union_pages,
+)
+from polymarket_pipeline.domain.records import Fill, MarketMetadata
 
 BASE = Fill(
     wallet_address="0x" + "a" * 40,
@@ -53,3 +60,36 @@ def test_poll_start_overlaps_the_watermark_second() -> None:
         BASE.timestamp, tz=UTC
     )
     assert newest_fill_time([]) is None
+
+
+def test_a_row_served_on_two_pages_is_one_row_but_repeats_within_a_page_are_kept() -> None:
+    a, b, c = BASE, replace(BASE, asset="124"), replace(BASE, asset="125")
+    # an offset shift re-serves `b`; a cursor boundary repeats `c`; `a` is two identical legs
+    pages = [[a, a, b], [b, c], [c]]
+    merged = union_pages(pages)
+    assert sorted(f.asset for f in merged) == ["123", "123", "124", "125"]
+    assert len({k.trade_id for k in key_fills(merged)}) == 4
+
+
+def test_a_page_served_four_times_is_stored_once() -> None:
+    page = [replace(BASE, timestamp=BASE.timestamp - i) for i in range(1000)]
+    assert len(union_pages([page, page, page, page])) == 1000
+
+
+def test_identical_legs_split_across_pages_count_once_until_seen_together() -> None:
+    """The documented limit: identical legs never seen on one page count once."""
+    assert len(union_pages([[BASE], [BASE]])) == 1
+    assert len(union_pages([[BASE], [BASE], [BASE, BASE]])) == 2
+
+
+def test_outcome_is_taken_from_the_market_token_list_where_the_feed_lacks_it() -> None:
+    market = MarketMetadata(
+        condition_id=BASE.condition_id, outcomes=("Yes", "No"), clob_token_ids=("122", "123")
+    )
+    unknown = replace(BASE, outcome_index=None, outcome=None)
+    known = replace(BASE, asset="122", outcome_index=0, outcome="Yes")
+    stray = replace(BASE, asset="777", outcome_index=None)
+    labeled = label_outcomes([unknown, known, stray], {BASE.condition_id: market})
+    assert (labeled[0].outcome_index, labeled[0].outcome) == (1, "No")
+    assert labeled[1] == known
+    assert labeled[2].outcome_index is None  # not a token of the market: left unknown

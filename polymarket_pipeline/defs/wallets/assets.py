@@ -1,59 +1,70 @@
-"""Assets fed by polling traders' wallets: ``trades_public``, ``positions_current``, ``positions_closed``.
+"""Assets fed by polling traders' wallets.
 
-Thin Dagster wrappers: the work is ``sync.sweep``; these pick the wallets, run the sweep with a
-graceful stop, and report what happened as metadata the UI plots over time.
+``wallet_sweep`` is one pass over a tier's wallets that refreshes ``trades_public``,
+``activity_public``, ``positions_current`` and ``positions_closed`` together (one poll per wallet,
+so a wallet's activity explains its closes). It is unpartitioned: a live sweep is "now", not a day.
+``trades_history`` is the day-partitioned view of the same table: materializing a day range
+backfills it from the API, and live polling marks the days it stored fills for, so partition
+status tells which days hold fills. Thin Dagster wrappers: the work is ``sync.sweep``.
 """
 
 import asyncio
 import random
 import time
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import func, select
+from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.stats import ApiStats
-from polymarket_pipeline.db import runs, state, wallets
+from polymarket_pipeline.db import quality, runs, state, wallets
 from polymarket_pipeline.db.engine import reading
-from polymarket_pipeline.db.schema import PositionClosed, PositionCurrent, TradePublic, table_of
 from polymarket_pipeline.defs.partitions import trade_days
-from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource, Tier
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.defs.runtime import run_stoppable
-from polymarket_pipeline.defs.wallets.config import GROUP, WalletSweepConfig
+from polymarket_pipeline.defs.wallets.config import GROUP, Tier, WalletSweepConfig, resolve_tier
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
+from polymarket_pipeline.sync.wallet_poll import PollPlan
 
 KINDS = {"polymarket", "sql"}
+SWEEP_ASSETS = ["trades_public", "activity_public", "positions_current", "positions_closed"]
+FAILURE_CHECK = "sweep_failures_within_budget"
+MAX_LISTED_DAYS = 2500
+"""About seven years of days: a first poll of an old wallet marks each day it stored fills for."""
 
 
-def select_wallets(engine: Engine, tier: str) -> list[str]:
-    """Active wallets of a tier, stalest first (an interrupted sweep resumes where it stopped)."""
+def select_wallets(engine: Engine, tier: Tier, now: datetime | None = None) -> list[str]:
+    """Active wallets of a tier, stalest first, leaving out wallets still backing off after failures."""
+    now = now or datetime.now(UTC)
     with reading(engine) as connection:
         chosen = {
             "hot": wallets.hot_wallets,
             "cold": wallets.cold_wallets,
             "all": wallets.active_wallets,
         }[tier](connection)
-        return state.stalest_first(connection, chosen)
+        resting = state.resting(connection, chosen, now)
+        return [w for w in state.stalest_first(connection, chosen) if w not in resting]
 
 
 def run_sweep(
-    context: dg.AssetExecutionContext,
+    context: dg.OpExecutionContext,
     config: WalletSweepConfig,
     polymarket: PolymarketApiResource,
     engine: Engine,
     wallet_list: list[str],
     options: SweepOptions,
+    tier: Tier,
 ) -> tuple[SweepStats, ApiStats]:
     """Sweep ``wallet_list`` at the tier's rate limit; SIGTERM stops it gracefully."""
     if config.start_jitter_seconds:
         time.sleep(random.uniform(0, config.start_jitter_seconds))
     api_stats = ApiStats()
-    tier: Tier = "hot" if config.tier == "hot" else "cold"
 
     async def main(stop: asyncio.Event) -> SweepStats:
-        async with polymarket.client(tier, stats=api_stats) as client:
+        async with polymarket.client("hot" if tier == "hot" else "cold", stats=api_stats) as client:
             return await sweep(client, engine, wallet_list, options=options, stop=stop)
 
     stats = run_stoppable(
@@ -64,22 +75,31 @@ def run_sweep(
     for wallet, error in stats.failures.items():
         context.log.warning(f"wallet {wallet} failed (retried next cycle): {error}")
     context.log.info(
-        f"{config.tier} sweep: {stats.wallets_polled}/{stats.wallets_total} wallets polled, "
+        f"{tier} sweep: {stats.wallets_polled}/{stats.wallets_total} wallets polled, "
         f"{stats.wallets_failed} failed, {stats.trades_inserted} new trades, "
-        f"{api_stats.requests} API requests ({api_stats.rate_limited} rate-limited, "
-        f"{api_stats.retries} retries) in {stats.duration_seconds:.1f}s"
+        f"{stats.activity_inserted} new activity rows, {api_stats.requests} API requests "
+        f"({api_stats.rate_limited} rate-limited, {api_stats.retries} retries) "
+        f"in {stats.duration_seconds:.1f}s"
     )
     return stats, api_stats
 
 
-def record_complete_sweep(engine: Engine, kind: str, stats: SweepStats, api_stats: ApiStats) -> None:
-    """Note a finished cold sweep (what ``cold_sweep_recent`` checks); a stopped one does not count."""
-    if stats.stopped_early:
-        return
+def record_sweep(
+    engine: Engine,
+    kind: str,
+    stats: SweepStats,
+    api_stats: ApiStats,
+    *,
+    run_id: str | None,
+    max_failure_share: float,
+) -> str:
+    """One ``sync_runs`` row per sweep: succeeded, partial or failed (what ``cold_sweep_recent`` reads)."""
+    outcome = stats.outcome(max_failure_share)
     now = datetime.now(UTC)
     with engine.begin() as connection:
-        run_id = runs.start_run(connection, kind, now - timedelta(seconds=stats.duration_seconds), None)
-        runs.finish_run(connection, run_id, now, "succeeded", {**stats.as_metadata(), **api_stats.snapshot()})
+        row = runs.start_run(connection, kind, now - timedelta(seconds=stats.duration_seconds), run_id)
+        runs.finish_run(connection, row, now, outcome, {**stats.as_metadata(), **api_stats.snapshot()})
+    return outcome
 
 
 def sweep_metadata(stats: SweepStats, api_stats: ApiStats, **extra: Any) -> dict[str, Any]:
@@ -93,97 +113,172 @@ def sweep_metadata(stats: SweepStats, api_stats: ApiStats, **extra: Any) -> dict
     }
 
 
-def _count(engine: Engine, table: Any) -> int:
-    with reading(engine) as connection:
-        return int(connection.scalar(select(func.count()).select_from(table)) or 0)
-
-
-@dg.asset(
-    key="trades_public",
-    group_name=GROUP,
-    partitions_def=trade_days,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    kinds=KINDS,
-    description=(
-        "Every fill (taker and maker legs) of every registered wallet, one row per fill keyed by "
-        "`trade_id`. Today's partition is the live poll since each wallet's watermark (a new "
-        "wallet's first poll captures its whole history); past partitions re-fetch that day's "
-        "fills from the Data API v2 `start`/`end` window, never duplicating what polling wrote."
-    ),
-)
-def trades_public(
-    context: dg.AssetExecutionContext,
-    config: WalletSweepConfig,
-    polymarket: PolymarketApiResource,
-    database: DatabaseResource,
-) -> dg.MaterializeResult:
-    engine = database.engine()
-    window = context.partition_time_window
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    live = window.end > today
-    backfill: tuple[int, int] | None = None
-    if window.start < today:
-        backfill = (int(window.start.timestamp()), int(min(window.end, today).timestamp()) - 1)
-    wallet_list = select_wallets(engine, config.tier)
-    options = SweepOptions(trades=live, positions=False, backfill_window=backfill)
-    mode = "live" if live and backfill is None else "backfill" if not live else "backfill+live"
-    context.log.info(
-        f"trades_public {context.partition_key_range.start}..{context.partition_key_range.end} "
-        f"({mode}) for {len(wallet_list)} {config.tier} wallets"
+def failure_check(stats: SweepStats, max_failure_share: float) -> dg.AssetCheckResult:
+    """WARN when more than the budgeted share of the sweep's wallets failed."""
+    return dg.AssetCheckResult(
+        asset_key="trades_public",
+        check_name=FAILURE_CHECK,
+        passed=stats.failure_share <= max_failure_share,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={
+            "wallets_failed": stats.wallets_failed,
+            "wallets_polled": stats.wallets_polled,
+            "failure_share": round(stats.failure_share, 4),
+            "max_failure_share": max_failure_share,
+            "failed_wallets": dg.MetadataValue.json(stats.failures),
+        },
     )
-    stats, api_stats = run_sweep(context, config, polymarket, engine, wallet_list, options)
-    if config.tier == "cold" and live:
-        record_complete_sweep(engine, "cold_trades", stats, api_stats)
-    return dg.MaterializeResult(
-        metadata=sweep_metadata(
-            stats, api_stats, mode=mode, tier=config.tier, trades_total=_count(engine, table_of(TradePublic))
-        )
+
+
+def day_events(days: Mapping[str, int], metadata: Mapping[str, Any]) -> list[dg.AssetMaterialization]:
+    """``trades_history`` partitions that live polling stored new fills in, with that day's count."""
+    valid = set(trade_days.get_partition_keys(datetime.now(UTC)))
+    return [
+        dg.AssetMaterialization("trades_history", partition=day, metadata={**metadata, "fills": n})
+        for day, n in sorted(days.items())[-MAX_LISTED_DAYS:]
+        if n and day in valid
+    ]
+
+
+def totals(engine: Engine) -> dict[str, int]:
+    with reading(engine) as connection:
+        return {name: quality.row_count(connection, name) for name in quality.TABLES}
+
+
+def sweep_failed(stats: SweepStats, tier: Tier) -> dg.Failure:
+    return dg.Failure(
+        description=(
+            f"{tier} sweep polled none of its {stats.wallets_total} wallets: "
+            f"{stats.wallets_failed} failed (first: {next(iter(stats.failures.values()), '?')})"
+        ),
+        metadata={
+            "wallets_failed": stats.wallets_failed,
+            "failed_wallets": dg.MetadataValue.json(stats.failures),
+        },
     )
 
 
 @dg.multi_asset(
-    name="positions",
+    name="wallet_sweep",
     group_name=GROUP,
     specs=[
         dg.AssetSpec(
+            "trades_public",
+            kinds=KINDS,
+            description="Every fill (taker and maker legs) of every registered wallet, one row per fill "
+            "keyed by `trade_id`. A live sweep polls each wallet since its watermark (a new wallet's "
+            "first poll captures its whole history); `trades_history` shows it day by day.",
+        ),
+        dg.AssetSpec(
+            "activity_public",
+            kinds=KINDS,
+            description="Every on-chain activity row of every registered wallet (TRADE, REDEEM, SPLIT, "
+            "MERGE, CONVERSION, REWARD, rebates), one row per activity, since its activity watermark.",
+        ),
+        dg.AssetSpec(
             "positions_current",
             kinds=KINDS,
-            description=(
-                "The latest snapshot of every open position of every registered wallet. A "
-                "resolved but unredeemed position stays here with `redeemable` true."
-            ),
+            description="The latest complete snapshot of every open position of every registered wallet. "
+            "A resolved but unredeemed position stays here with `redeemable` true.",
         ),
         dg.AssetSpec(
             "positions_closed",
             kinds=KINDS,
-            description=(
-                "One row per closing of a position, classified `redeemed` (REDEEM activity since "
-                "the last snapshot), `market_closed` (market resolved) or `manual_close`. Every "
-                "change (opened/increased/decreased/closed) is also written to `position_events`."
-            ),
+            description="One row per closing of a position: `redeemed`, `merged` or `converted` (the "
+            "activity that explains it), else `market_closed` (the market resolved), else "
+            "`manual_close`. Every change is also written to `position_events`.",
         ),
     ],
+    check_specs=[
+        dg.AssetCheckSpec(
+            FAILURE_CHECK,
+            asset="trades_public",
+            description="No more than the configured share of the sweep's wallets failed (default 5 %).",
+        )
+    ],
 )
-def positions(
+def wallet_sweep(
     context: dg.AssetExecutionContext,
     config: WalletSweepConfig,
     polymarket: PolymarketApiResource,
     database: DatabaseResource,
-) -> Any:
+) -> Iterator[Any]:
     engine = database.engine()
-    wallet_list = select_wallets(engine, config.tier)
-    context.log.info(f"reconciling positions of {len(wallet_list)} {config.tier} wallets")
+    tier = resolve_tier(config.tier, dict(context.run.tags))
+    wallet_list = select_wallets(engine, tier)
+    context.log.info(f"sweeping {len(wallet_list)} {tier} wallets (trades, activity, positions)")
     stats, api_stats = run_sweep(
-        context, config, polymarket, engine, wallet_list, SweepOptions(trades=False, positions=True)
+        context.op_execution_context, config, polymarket, engine, wallet_list, SweepOptions(), tier
     )
-    if config.tier == "cold":
-        record_complete_sweep(engine, "cold_positions", stats, api_stats)
-    common = sweep_metadata(stats, api_stats, tier=config.tier)
-    yield dg.MaterializeResult(
-        asset_key="positions_current",
-        metadata={**common, "open_positions": _count(engine, table_of(PositionCurrent))},
+    outcome = record_sweep(
+        engine,
+        f"{tier}_sweep",
+        stats,
+        api_stats,
+        run_id=context.run_id,
+        max_failure_share=config.max_failure_share,
     )
-    yield dg.MaterializeResult(
-        asset_key="positions_closed",
-        metadata={**common, "closed_total": _count(engine, table_of(PositionClosed))},
+    common = sweep_metadata(stats, api_stats, tier=tier, outcome=outcome)
+    for event in day_events(stats.days, {"source": f"{tier} sweep", "run_id": context.run_id}):
+        context.log_event(event)
+    if outcome == "failed":
+        raise sweep_failed(stats, tier)
+    counts = totals(engine)
+    for key in SWEEP_ASSETS:
+        yield dg.MaterializeResult(asset_key=key, metadata={**common, "rows_total": counts[key]})
+    yield failure_check(stats, config.max_failure_share)
+
+
+class TradesHistoryConfig(dg.Config):
+    tier: str = Field(default="all", description="Which wallets: all, hot or cold.")
+    grace_seconds: float = 30.0
+    max_failure_share: float = WalletSweepConfig().max_failure_share
+
+
+@dg.asset(
+    key="trades_history",
+    group_name=GROUP,
+    partitions_def=trade_days,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    kinds=KINDS,
+    deps=["trades_public"],
+    description="`trades_public` day by day (UTC). Materializing a day range re-fetches those days' "
+    "fills of every registered wallet from the Data API (v2 `start`/`end`; one run per range) and "
+    "upserts them: nothing live polling wrote is duplicated and no watermark moves. Live polling "
+    "also marks every day it stored new fills in, so a partition is materialized when fills of "
+    "that day are stored; each partition's metadata counts that day's own fills.",
+)
+def trades_history(
+    context: dg.AssetExecutionContext,
+    config: TradesHistoryConfig,
+    polymarket: PolymarketApiResource,
+    database: DatabaseResource,
+) -> None:
+    engine = database.engine()
+    window = context.partition_time_window
+    now = datetime.now(UTC)
+    start, end = int(window.start.timestamp()), int(min(window.end, now).timestamp()) - 1
+    tier = resolve_tier(config.tier, {})
+    wallet_list = select_wallets(engine, tier)
+    keys = context.partition_keys
+    context.log.info(f"backfilling {keys[0]}..{keys[-1]} for {len(wallet_list)} {tier} wallets")
+    options = SweepOptions(
+        plan=PollPlan(trades=True, activity=False, positions=False), backfill_window=(start, end)
     )
+    sweep_config = WalletSweepConfig(tier=tier, grace_seconds=config.grace_seconds)
+    stats, api_stats = run_sweep(
+        context.op_execution_context, sweep_config, polymarket, engine, wallet_list, options, tier
+    )
+    outcome = stats.outcome(config.max_failure_share)
+    if outcome == "failed":
+        raise sweep_failed(stats, tier)
+    common = {
+        k: v
+        for k, v in sweep_metadata(stats, api_stats, outcome=outcome).items()
+        if not k.startswith("fills")
+    }
+    for key in keys:
+        context.add_asset_metadata(
+            {**common, "fills": stats.days.get(key, 0), "range": f"{keys[0]}..{keys[-1]}"},
+            partition_key=key,
+        )

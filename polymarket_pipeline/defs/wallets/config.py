@@ -7,16 +7,45 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from polymarket_pipeline.sync.sweep import DEFAULT_MAX_FAILURE_SHARE
+
 Tier = Literal["all", "hot", "cold"]
 GROUP = "polymarket_wallets"
 SWEEP_TAG = "polymarket/sweep"
+"""Every wallet job carries it (``hot``, ``cold``, ``backfill``): it picks the tier a run sweeps
+and the concurrency limit in dagster.yaml that keeps two sweeps of one tier apart."""
 
 
 class WalletSweepConfig(dg.Config):
-    tier: Tier = Field(default="all", description="Which wallets: hot, cold or all active ones.")
+    tier: str = Field(
+        default="",
+        description="Which wallets: hot, cold or all. Empty = the job's own tier (its "
+        "`polymarket/sweep` tag), or all wallets when materialized outside a job.",
+    )
     start_jitter_seconds: int = Field(
         default=0, ge=0, le=900, description="Wait this long before starting (the schedule's jitter)."
     )
     grace_seconds: float = Field(
         default=30.0, ge=0, description="On SIGTERM, how long wallets in hand may take to finish."
     )
+    max_failure_share: float = Field(
+        default=DEFAULT_MAX_FAILURE_SHARE,
+        ge=0,
+        le=1,
+        description="Share of failed wallets above which the sweep is reported partial (a WARN check).",
+    )
+
+
+TIERS: tuple[Tier, ...] = ("all", "hot", "cold")
+
+
+def resolve_tier(config_tier: str, run_tags: dict[str, str]) -> Tier:
+    """The tier a run sweeps: its config, else its job's tag, else every wallet."""
+    chosen = config_tier.strip().lower()
+    if not chosen:
+        tagged = run_tags.get(SWEEP_TAG, "")
+        chosen = tagged if tagged in ("hot", "cold") else "all"
+    for tier in TIERS:
+        if tier == chosen:
+            return tier
+    raise dg.Failure(description=f"tier must be one of {', '.join(TIERS)} (or empty), got {config_tier!r}")

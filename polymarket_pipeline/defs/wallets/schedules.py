@@ -4,7 +4,6 @@ import random
 
 import dagster as dg
 
-from polymarket_pipeline.defs.partitions import today_key
 from polymarket_pipeline.defs.wallets.config import SWEEP_TAG
 from polymarket_pipeline.defs.wallets.jobs import cold_wallets_job, sweep_run_config
 
@@ -39,7 +38,6 @@ def cold_wallets_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunReques
     jitter = random.Random(scheduled.isoformat()).randint(0, MAX_JITTER_SECONDS)
     return dg.RunRequest(
         run_key=f"cold-{scheduled.isoformat()}",
-        partition_key=today_key(scheduled),
-        run_config=sweep_run_config("cold", start_jitter_seconds=jitter),
+        run_config=sweep_run_config(start_jitter_seconds=jitter),
         tags={SWEEP_TAG: "cold"},
     )

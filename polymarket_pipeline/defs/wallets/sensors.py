@@ -11,21 +11,23 @@ import threading
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import dagster as dg
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
-from polymarket_pipeline.defs.partitions import today_key
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
-from polymarket_pipeline.defs.wallets.assets import sweep_metadata
-from polymarket_pipeline.defs.wallets.checks import hot_freshness_evaluation
-from polymarket_pipeline.defs.wallets.config import SWEEP_TAG
+from polymarket_pipeline.defs.wallets import checks
+from polymarket_pipeline.defs.wallets.assets import FAILURE_CHECK, day_events, failure_check, sweep_metadata
+from polymarket_pipeline.defs.wallets.config import SWEEP_TAG, WalletSweepConfig
 from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
 from polymarket_pipeline.defs.wallets.schedules import active_run_ids
+from polymarket_pipeline.domain.text import printable
 from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller
 
 T = TypeVar("T")
@@ -93,15 +95,49 @@ def hot_tick(
     return stats, api_stats, new_cursor, gap
 
 
-def _events(stats: HotCycleStats, api_stats: ApiStats) -> list[dg.AssetMaterialization]:
+def outage(exc: PolymarketError, base_url: str) -> str:
+    """One line for a tick that could not read the feed (no traceback per tick while it is down)."""
+    host = urlsplit(base_url).netloc or base_url
+    return (
+        f"Polymarket Data API at {host} unavailable this tick: {printable(str(exc), 300)}; retrying next tick"
+    )
+
+
+def report(
+    stats: HotCycleStats, api_stats: ApiStats, engine: Engine, now: datetime, max_failure_share: float
+) -> list[Any]:
+    """Runless materializations of what the hot cycles wrote, each followed by its checks.
+
+    A check evaluation belongs to the materialization before it: attaching the checks here keeps
+    them visible next to the events the sensor records (instead of "not evaluated" after every
+    tick). ``positions_consistent`` is scoped to the wallets the ticks touched.
+    """
     metadata = sweep_metadata(stats.sweep, api_stats, **stats.as_metadata(), tier="hot")
-    events = []
-    if stats.trades_inserted:
-        events.append(dg.AssetMaterialization("trades_public", partition=today_key(), metadata=metadata))
+    events: list[Any] = []
+    if stats.trades_inserted or stats.sweep.wallets_failed:
+        events.append(dg.AssetMaterialization("trades_public", metadata=metadata))
+        events += [checks.near_duplicates(engine, now), checks.hot_freshness(engine, now)]
+        result = failure_check(stats.sweep, max_failure_share)
+        events.append(
+            dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("trades_public"),
+                check_name=FAILURE_CHECK,
+                passed=result.passed,
+                severity=result.severity,
+                metadata=result.metadata,
+            )
+        )
+    if stats.sweep.activity_inserted:
+        events.append(dg.AssetMaterialization("activity_public", metadata=metadata))
     if any(stats.sweep.events.values()):
         events.append(dg.AssetMaterialization("positions_current", metadata=metadata))
+        events += [
+            checks.consistency(engine, sorted(stats.wallets_touched)),
+            checks.cold_recency(engine, now),
+        ]
     if stats.sweep.closes:
         events.append(dg.AssetMaterialization("positions_closed", metadata=metadata))
+    events += day_events(stats.sweep.days, {"source": "hot sensor"})
     return events
 
 
@@ -119,16 +155,24 @@ def hot_wallets_sensor(
 ) -> dg.SensorResult:
     engine = database.engine()
     cursor = FeedCursor.loads(context.cursor)
-    stats, api_stats, new_cursor, gap = hot_tick(polymarket, engine, cursor)
+    try:
+        stats, api_stats, new_cursor, gap = hot_tick(polymarket, engine, cursor)
+    except PolymarketError as exc:
+        line = outage(exc, polymarket.data_api_url)
+        context.log.warning(line)
+        return dg.SensorResult(cursor=cursor.dumps(), skip_reason=line)
     for wallet, error in stats.sweep.failures.items():
         context.log.warning(f"hot wallet {wallet} failed (retried next cycle): {error}")
 
-    events: list[Any] = list(_events(stats, api_stats))
     runtime = hot_loop()
     now = datetime.now(UTC)
+    events = report(stats, api_stats, engine, now, WalletSweepConfig().max_failure_share)
     if runtime.last_freshness_check is None or now - runtime.last_freshness_check >= FRESHNESS_CHECK_EVERY:
         runtime.last_freshness_check = now
-        events.append(hot_freshness_evaluation(engine, now))
+        if not any(
+            isinstance(e, dg.AssetCheckEvaluation) and e.check_name == "hot_wallets_fresh" for e in events
+        ):
+            events.append(checks.hot_freshness(engine, now))
 
     run_requests = []
     if gap and not active_run_ids(context.instance, hot_wallets_job.name):
@@ -137,8 +181,7 @@ def hot_wallets_sensor(
         )
         run_requests.append(
             dg.RunRequest(
-                partition_key=today_key(now),
-                run_config=sweep_run_config("hot"),
+                run_config=sweep_run_config(),
                 tags={SWEEP_TAG: "hot", "polymarket/reason": "feed_gap"},
             )
         )
