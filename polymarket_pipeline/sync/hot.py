@@ -186,8 +186,9 @@ class HotPoller:
         keyed = {w: await label_and_key(self._markets, fills) for w, fills in by_wallet.items()}
         inserted = await asyncio.to_thread(self._store_feed_fills, keyed)
         stats.feed_trades_inserted += sum(inserted.values())
-        for wallet_fills in keyed.values():
-            stats.sweep.days.update(fill_days(wallet_fills))
+        for wallet, wallet_fills in keyed.items():
+            if inserted.get(wallet):
+                stats.sweep.days.update(fill_days(wallet_fills))
         stats.wallets_touched.update(w for w, n in inserted.items() if n)
         return {w for w, n in inserted.items() if n}, not page.reached_since
 

@@ -83,7 +83,8 @@ class WalletResult:
     snapshot_complete: bool = True
     rows_rejected: int = 0
     days: Counter[str] = field(default_factory=Counter)
-    """Fills stored (new or re-read) per UTC day (``YYYY-MM-DD``), for the per-day trade partitions."""
+    """Fills per UTC day (``YYYY-MM-DD``) of a backfill, or of a live poll that stored new fills:
+    the per-day trade partitions these mark."""
 
 
 def fill_days(keyed: Sequence[KeyedFill]) -> Counter[str]:
@@ -130,9 +131,11 @@ async def poll_trades(
                 )
         return inserted
 
-    result.trades_inserted += await asyncio.to_thread(write)
+    inserted = await asyncio.to_thread(write)
+    result.trades_inserted += inserted
     result.fills_fetched += len(keyed)
-    result.days.update(fill_days(keyed))
+    if inserted or window is not None:  # a re-read of stored fills marks no day
+        result.days.update(fill_days(keyed))
     result.trades_complete = result.trades_complete and history.complete
     result.rows_rejected += getattr(history, "rejected", 0)
     if not history.complete:

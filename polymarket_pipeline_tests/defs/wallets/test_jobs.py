@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import wallets
-from polymarket_pipeline.defs.partitions import today_key
+from polymarket_pipeline.defs.wallets.checks import cold_recency
+from polymarket_pipeline.defs.wallets.jobs import sweep_run_config
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.support import (
     register,
@@ -59,16 +61,9 @@ def test_cold_schedule_run_sweeps_only_cold_wallets(
     follow(engine, hot)
     schedule, context = schedule_and_context(defs, instance, "cold_wallets_schedule")
     request = schedule.evaluate_tick(context).run_requests[0]
-    assert request.partition_key == today_key()
+    assert request.partition_key is None
     assert request.tags["polymarket/sweep"] == "cold"
-    request = request.with_replaced_attrs(
-        run_config={
-            "ops": {
-                k: {"config": {**v["config"], "start_jitter_seconds": 0}}
-                for k, v in request.run_config["ops"].items()
-            }
-        }
-    )
+    request = request.with_replaced_attrs(run_config=sweep_run_config(start_jitter_seconds=0))
     result = execute(defs, instance, "cold_wallets_job", request)
     assert result.success
 
@@ -80,19 +75,40 @@ def test_cold_schedule_run_sweeps_only_cold_wallets(
 
     trades_event = instance.get_latest_materialization_event(dg.AssetKey("trades_public"))
     assert trades_event is not None
-    assert trades_event.dagster_event.partition == today_key()
+    assert trades_event.dagster_event.partition is None
     metadata = trades_event.asset_materialization.metadata  # type: ignore[union-attr]
     assert metadata["wallets_polled"].value == len(cold)
     assert metadata["wallets_failed"].value == 0
+    assert metadata["outcome"].value == "succeeded"
     assert metadata["trades_inserted"].value == sum(truth_fills(truth, cold).values())
     assert metadata["api_requests"].value >= len(cold)
-    for key in ("positions_current", "positions_closed"):
+    for key in ("positions_current", "positions_closed", "activity_public"):
         assert instance.get_latest_materialization_event(dg.AssetKey(key)) is not None
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["no_duplicate_fills"] is True
     assert checks["positions_consistent"] is True
     assert checks["cold_sweep_recent"] is True
+    assert checks["sweep_failures_within_budget"] is True
     assert checks["hot_wallets_fresh"] is False  # hot wallets were never polled: the check says so
+
+    # partition status of trades_history tells which days hold fills
+    days = {datetime.fromtimestamp(k[6], tz=UTC).strftime("%Y-%m-%d") for k in truth_fills(truth, cold)}
+    status = instance.get_materialized_partitions(dg.AssetKey("trades_history"))
+    assert status == days
+
+
+def test_cold_job_runs_with_no_partition_and_no_config_sweeping_only_its_tier(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    """What `dagster job execute -j cold_wallets_job` and the Launchpad's defaults do."""
+    hot, cold = sim.model.wallets[:2], sim.model.wallets[2:]
+    register(engine, cold)
+    follow(engine, hot)
+    job = defs.resolve_job_def("cold_wallets_job")
+    assert job.partitions_def is None
+    result = job.execute_in_process(instance=instance)
+    assert result.success
+    assert stored_fills(engine) == truth_fills(sim.model.ground_truth(), cold)
 
 
 def test_cold_schedule_skips_while_a_sweep_is_queued_or_running(
@@ -114,9 +130,7 @@ def test_hot_job_polls_every_hot_wallet(
     hot = sim.model.wallets[:3]
     register(engine, sim.model.wallets[3:])
     follow(engine, hot)
-    result = defs.resolve_job_def("hot_wallets_job").execute_in_process(
-        instance=instance, partition_key=today_key()
-    )
+    result = defs.resolve_job_def("hot_wallets_job").execute_in_process(instance=instance)
     assert result.success
     truth = sim.model.ground_truth()
     assert stored_fills(engine) == truth_fills(truth, hot)
@@ -130,14 +144,14 @@ def test_backfill_of_past_days_then_live_polling_stores_each_fill_once(
     register(engine, sim.model.wallets)
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     first, last = today - timedelta(days=3), today - timedelta(days=1)
-    job = defs.resolve_job_def("cold_wallets_job").get_subset(asset_selection={dg.AssetKey("trades_public")})
-    result = job.execute_in_process(
+    result = dg.materialize(
+        [defs.get_assets_def("trades_history")],
         instance=instance,
+        resources=dict(defs.resources or {}),
         tags={
             "dagster/asset_partition_range_start": first.strftime("%Y-%m-%d"),
             "dagster/asset_partition_range_end": last.strftime("%Y-%m-%d"),
         },
-        run_config={"ops": {"trades_public": {"config": {"tier": "all"}}}},
     )
     assert result.success
     truth = sim.model.ground_truth()
@@ -148,18 +162,26 @@ def test_backfill_of_past_days_then_live_polling_stores_each_fill_once(
     with engine.connect() as connection:
         assert all(row.last_trade_time_seen is None for row in wallets.list_wallets(connection))
 
+    # each partition's metadata counts that day's own fills, not the run's total
+    per_day = Counter(
+        datetime.fromtimestamp(k[6], tz=UTC).strftime("%Y-%m-%d") for k in Counter(in_window).elements()
+    )
+    for day in (first + timedelta(days=i) for i in range(3)):
+        key = day.strftime("%Y-%m-%d")
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey("trades_history"), asset_partitions=[key]), limit=1
+        ).records
+        metadata = records[0].asset_materialization.metadata  # type: ignore[union-attr]
+        assert metadata["fills"].value == per_day[key]
+
     live = defs.resolve_job_def("cold_wallets_job").execute_in_process(
-        instance=instance,
-        partition_key=today_key(),
-        run_config={
-            "ops": {"trades_public": {"config": {"tier": "all"}}, "positions": {"config": {"tier": "all"}}}
-        },
+        instance=instance, run_config={"ops": {"wallet_sweep": {"config": {"tier": "all"}}}}
     )
     assert live.success
     assert stored_fills(engine) == truth_fills(truth)
 
 
-def test_a_failing_wallet_is_named_in_the_run_metadata_and_log(
+def test_a_failing_wallet_is_named_and_past_the_budget_the_warn_check_fails(
     sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
 ) -> None:
     from polymarket_pipeline.simulator.faults import FaultRule
@@ -167,20 +189,45 @@ def test_a_failing_wallet_is_named_in_the_run_metadata_and_log(
     register(engine, sim.model.wallets)
     broken = sim.model.wallets[1]
     sim.faults.add(FaultRule(kind="503", wallet=broken))
-    result = defs.resolve_job_def("cold_wallets_job").execute_in_process(
-        instance=instance,
-        partition_key=today_key(),
-        run_config={
-            "ops": {"trades_public": {"config": {"tier": "all"}}, "positions": {"config": {"tier": "all"}}}
-        },
-    )
+    result = defs.resolve_job_def("cold_wallets_job").execute_in_process(instance=instance)
     assert result.success  # one wallet failing does not fail the sweep
     event = instance.get_latest_materialization_event(dg.AssetKey("trades_public"))
     metadata = event.asset_materialization.metadata  # type: ignore[union-attr]
     assert metadata["wallets_failed"].value == 1
     assert metadata["wallets_polled"].value == len(sim.model.wallets) - 1
+    assert metadata["outcome"].value == "partial"  # 1 of 8 is past the 5 % budget
     assert broken in metadata["failed_wallets"].value
     assert "503" in metadata["failed_wallets"].value[broken]
     assert metadata["api_retries"].value >= 3
     logs = [record.user_message for record in instance.all_logs(result.run_id)]
     assert any(broken in message and "retried next cycle" in message for message in logs)
+    evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    budget = evaluations["sweep_failures_within_budget"]
+    assert budget.passed is False
+    assert budget.severity == dg.AssetCheckSeverity.WARN
+    # a partial sweep does not count as a complete one
+    assert evaluations["cold_sweep_recent"].passed is False
+    with engine.connect() as connection:
+        row = next(w for w in wallets.list_wallets(connection) if w.wallet_address == broken)
+    assert "503" in (row.last_error or "")
+
+
+def test_a_sweep_where_every_wallet_failed_fails_the_run(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    """With the API down the run is red, the checks that read sweeps fail, sync_runs says failed."""
+    from polymarket_pipeline.simulator.faults import FaultRule
+
+    register(engine, sim.model.wallets)
+    sim.faults.add(FaultRule(kind="503", api="data"))
+    result = defs.resolve_job_def("cold_wallets_job").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    assert f"polled none of its {len(sim.model.wallets)} wallets" in str(failure.step_failure_data.error)
+    assert instance.get_latest_materialization_event(dg.AssetKey("trades_public")) is None
+    with engine.connect() as connection:
+        statuses = [r[0] for r in connection.execute(sa.text("SELECT status FROM sync_runs"))]
+    assert statuses == ["failed"]
+    assert cold_recency(engine, datetime.now(UTC)).passed is False

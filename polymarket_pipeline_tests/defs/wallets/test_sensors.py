@@ -10,7 +10,6 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import wallets
 from polymarket_pipeline.definitions import build_definitions
-from polymarket_pipeline.defs.partitions import today_key
 from polymarket_pipeline.defs.resources import DatabaseResource
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.defs.conftest import api_resource
@@ -47,9 +46,21 @@ def test_sensor_captures_history_then_new_fills_and_idles_cheaply(
     first = tick(defs, instance, None)
     assert stored_fills(engine) == truth_fills(sim.model.ground_truth(), hot)  # whole history, first tick
     events = materializations(first)
-    assert events["trades_public"].partition == today_key()
+    assert events["trades_public"].partition is None  # the live table is not a day partition
     assert events["trades_public"].metadata["trades_inserted"].value > 0
+    assert events["trades_public"].metadata["duration_seconds"].value > 0
     assert "positions_current" in events
+    assert "activity_public" in events
+    days = {e.partition for e in first.asset_events or [] if e.asset_key == dg.AssetKey("trades_history")}
+    assert days, "the days the history landed in are marked in trades_history"
+    checks = [e for e in first.asset_events or [] if isinstance(e, dg.AssetCheckEvaluation)]
+    assert {c.check_name for c in checks} >= {
+        "positions_consistent",
+        "no_duplicate_fills",
+        "hot_wallets_fresh",
+    }
+    order = [getattr(e, "check_name", None) or e.asset_key.to_user_string() for e in first.asset_events or []]
+    assert order.index("positions_current") < order.index("positions_consistent")  # attached after
     assert first.cursor
 
     market = next(m for m in sim.model.markets if not m.closed)
@@ -87,12 +98,32 @@ def test_feed_gap_requests_a_hot_wallets_job_run(
     assert second.run_requests
     request = second.run_requests[0]
     assert request.tags["polymarket/reason"] == "feed_gap"
-    assert request.partition_key == today_key()
+    assert request.partition_key is None
     result = defs.resolve_job_def("hot_wallets_job").execute_in_process(
-        instance=instance,
-        partition_key=request.partition_key,
-        run_config=request.run_config,
-        tags=request.tags,
+        instance=instance, run_config=request.run_config, tags=request.tags
     )
     assert result.success
     assert stored_fills(engine) == truth_fills(sim.model.ground_truth(), [sim.model.wallets[0]])
+
+
+def test_an_unreachable_api_gives_one_line_per_tick_naming_the_host(
+    engine: Engine, db_url: str, instance: dg.DagsterInstance, sim: SimulatorServer
+) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    defs = build_definitions(
+        {
+            "polymarket": api_resource(sim, data_api_url=dead + "/data", max_retries=0),
+            "database": DatabaseResource(url=db_url),
+        }
+    )
+    with engine.begin() as connection:
+        wallets.add_follow(connection, "fan", sim.model.wallets[0])
+    result = tick(defs, instance, None)
+    message = result.skip_reason.skip_message if result.skip_reason else ""
+    assert dead.removeprefix("http://") in (message or "")
+    assert "\n" not in (message or "")
+    assert len(message or "") < 600
