@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from polymarket_pipeline.api.client import PolymarketClient
@@ -42,6 +42,9 @@ DEFAULT_MAX_FAILURE_SHARE = 0.05
 """A sweep where more than this share of its wallets failed is reported as partial (a WARN check)."""
 CONNECTION_ATTEMPTS = 3
 """A wallet whose database connection dropped mid-write is tried this many times in all."""
+DATABASE_DOWN_AFTER = 3
+"""This many wallets in a row failing to reach the database means the database, not the wallets,
+is the problem: the sweep stops instead of spending the API budget on rows it cannot write."""
 
 Outcome = Literal["succeeded", "partial", "failed", "empty"]
 
@@ -69,6 +72,9 @@ class SweepStats:
     failures: dict[str, str] = field(default_factory=dict)
     duration_seconds: float = 0.0
     stopped_early: bool = False
+    database_error: str | None = None
+    """Set when the sweep stopped because the application database was unreachable."""
+    _database_failures_in_a_row: int = 0
 
     @property
     def failure_share(self) -> float:
@@ -178,6 +184,10 @@ def _connection_dropped(exc: BaseException) -> bool:
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    return _connection_dropped(exc) or isinstance(exc, OperationalError)
+
+
 async def sweep(
     client: PolymarketClient,
     engine: Any,
@@ -204,6 +214,8 @@ async def sweep(
                 stats.stopped_early = True
                 continue
             await _poll_one(client, engine, markets, wallet, options, stats, now)
+            if stats.database_error is not None:
+                stop.set()
 
     workers = [
         asyncio.create_task(worker()) for _ in range(max(1, min(options.wallets_in_flight, len(queue))))
@@ -245,9 +257,16 @@ async def _poll_one(
                     now=now,
                 )
         stats.add(result)
+        stats._database_failures_in_a_row = 0
     except Exception as exc:  # containment: any failure is this wallet's alone
         message = describe_failure(exc)
         stats.fail(wallet, message)
+        if _database_unreachable(exc):
+            stats._database_failures_in_a_row += 1
+            if stats._database_failures_in_a_row >= DATABASE_DOWN_AFTER:
+                stats.database_error = message
+                log.error("stopping the sweep: the application database is unreachable (%s)", message)
+                return
         log.warning("wallet %s failed: %s", wallet, message)
         if not isinstance(exc, PolymarketError):
             log.debug("wallet %s failure details", wallet, exc_info=exc)

@@ -37,7 +37,6 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import upgrade
-from polymarket_pipeline.defs.partitions import today_key
 from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
@@ -87,7 +86,7 @@ class Stack:
         return run
 
     def submit_cold_sweep(self) -> str:
-        return self.client.submit_job_execution("cold_wallets_job", tags={"dagster/partition": today_key()})
+        return self.client.submit_job_execution("cold_wallets_job")  # no partition, no config
 
 
 def stop_instigators(instance: dg.DagsterInstance, workspace: Path) -> None:
@@ -276,7 +275,7 @@ def test_queued_run_is_dequeued_by_the_daemon_and_succeeds(stack: Stack) -> None
     assert run.status == dg.DagsterRunStatus.SUCCESS, "\n".join(p.tail() for p in stack.procs)
     assert run.tags["polymarket/sweep"] == "cold"  # the job's tags, which the concurrency limit reads
     assert run.tags["dagster/max_runtime"]  # what run monitoring enforces
-    assert run.tags["dagster/partition"] == today_key()
+    assert "dagster/partition" not in run.tags
     lifecycle = [
         DagsterEventType.RUN_ENQUEUED,  # the webserver's QueuedRunCoordinator
         DagsterEventType.RUN_STARTING,  # the daemon dequeued it and launched it
@@ -337,7 +336,7 @@ def test_a_sweep_past_its_max_runtime_is_stopped_by_run_monitoring(stack: Stack)
     fault = stack.sim.faults.add(FaultRule(kind="latency", latency_ms=3000))  # a sweep of minutes
     try:
         run_id = stack.client.submit_job_execution(
-            "cold_wallets_job", tags={"dagster/partition": today_key(), "dagster/max_runtime": "4"}
+            "cold_wallets_job", tags={"dagster/max_runtime": "4"}
         )
         stack.wait_status(run_id, RUNNING, timeout=60)
         started = time.monotonic()
@@ -385,7 +384,7 @@ def test_failed_run_and_all_logs_keep_the_database_password_secret(stack: Stack)
     assert harness.find_secret(stack.secret, texts) == []
 
 
-def test_a_ui_backfill_of_trades_public_runs_once_for_the_whole_range(stack: Stack) -> None:
+def test_a_ui_backfill_of_trades_history_runs_once_for_the_whole_range(stack: Stack) -> None:
     """What the UI's backfill dialog sends: the daemon turns a 3-day range into one run."""
     today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     days = [(today - timedelta(days=n)).strftime("%Y-%m-%d") for n in (3, 2, 1)]
@@ -397,7 +396,7 @@ def test_a_ui_backfill_of_trades_public_runs_once_for_the_whole_range(stack: Sta
         ... on PythonError { message }
       }
     }"""
-    params = {"assetSelection": [{"path": ["trades_public"]}], "partitionNames": days}
+    params = {"assetSelection": [{"path": ["trades_history"]}], "partitionNames": days}
     response = httpx.post(
         f"{stack.web_url}/graphql", json={"query": mutation, "variables": {"params": params}}, timeout=60
     ).json()

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -61,10 +60,8 @@ def test_materialize_from_the_cli_reads_its_configuration_from_the_environment(
         "POLYMARKET_COLD_RATE_LIMIT": "100",
         "POLYMARKET_COLD_BURST": "50",
     }
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
     result = dagster(
-        "asset", "materialize", "-m", "polymarket_pipeline.definitions",
-        "--select", "trades_public,positions_current,positions_closed", "--partition", today,
+        "job", "execute", "-m", "polymarket_pipeline.definitions", "-j", "cold_wallets_job",
         env=env, cwd=tmp_path,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -78,7 +75,7 @@ def test_materialize_from_the_cli_reads_its_configuration_from_the_environment(
 
     bad = dagster(
         "asset", "materialize", "-m", "polymarket_pipeline.definitions",
-        "--select", "trades_public", "--partition", today,
+        "--select", "trades_public,activity_public,positions_current,positions_closed",
         env={**env, "POLYMARKET_DATA_API_VERSION": "v3"}, cwd=tmp_path,
     )  # fmt: skip
     assert bad.returncode != 0

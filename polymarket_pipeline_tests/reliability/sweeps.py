@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -22,9 +21,7 @@ from polymarket_pipeline.db.schema import (
     table_of,
 )
 from polymarket_pipeline.definitions import build_definitions
-from polymarket_pipeline.defs.partitions import today_key
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
-from polymarket_pipeline.defs.wallets.jobs import sweep_run_config
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.deploy import harness
 from polymarket_pipeline_tests.support import (
@@ -53,9 +50,6 @@ class AppDatabase:
     secret: str
 
 
-PHASE_STEP = {"trades": "trades_public", "positions": "positions"}
-"""The cold job's two steps (Dagster runs them one after the other, in no promised order)."""
-
 SLOW_RATE = "20"
 """Cold requests/s of a sweep that a test interrupts: 60 wallets take ~3 s per phase."""
 
@@ -75,13 +69,10 @@ def sweep_env(
 
 
 def sweep_process(name: str, env: dict[str, str], tmp: Path) -> harness.Proc:
-    """``dagster job execute`` of today's cold sweep, exactly as the schedule requests it (no jitter)."""
-    config = tmp / f"{name}.run_config.json"
-    config.write_text(json.dumps(sweep_run_config("cold")))
+    """``dagster job execute -j cold_wallets_job``: no partition, no config, as users launch it."""
     argv = [
         harness.tool("dagster"), "job", "execute", "-m", "polymarket_pipeline.definitions",
-        "-j", "cold_wallets_job", "-c", str(config),
-        "--tags", json.dumps({"dagster/partition": today_key(), "polymarket/sweep": "cold"}),
+        "-j", "cold_wallets_job",
     ]  # fmt: skip
     return harness.Proc(name, argv, env, tmp, tmp / "logs")
 
@@ -187,9 +178,7 @@ def rerun(sim: SimulatorServer, app: AppDatabase) -> dg.ExecuteInProcessResult:
     """The next cold sweep (in process, full speed), as the schedule would request it."""
     defs = build_definitions({"polymarket": api_resource(sim), "database": DatabaseResource(url=app.url)})
     with dg.DagsterInstance.ephemeral() as instance:
-        return defs.resolve_job_def("cold_wallets_job").execute_in_process(
-            instance=instance, partition_key=today_key(), run_config=sweep_run_config("cold")
-        )
+        return defs.resolve_job_def("cold_wallets_job").execute_in_process(instance=instance)
 
 
 def assert_complete(sim: SimulatorServer, app: AppDatabase) -> None:

@@ -67,8 +67,8 @@ def test_lost_database_fails_the_run_clearly_and_the_next_run_recovers(
     errors = [r.event_log_entry.dagster_event.step_failure_data.error for r in failures.records]  # type: ignore[union-attr]
     assert errors, "the run failed without a step failure"
     steps = {r.event_log_entry.step_key: e for e, r in zip(errors, failures.records, strict=True)}
-    assert "trades_public" in steps, steps
-    text = "\n".join(f"{e.cls_name}: {e.message}" for e in error_chain(steps["trades_public"]))
+    assert "wallet_sweep" in steps, steps
+    text = "\n".join(f"{e.cls_name}: {e.message}" for e in error_chain(steps["wallet_sweep"]))
     assert "OperationalError" in text, text
     # Killed mid-query, or refused when it reconnected: either way the cause is spelled out.
     assert any(cause in text for cause in CONNECTION_LOST), text

@@ -13,7 +13,6 @@ from dagster._core.events import DagsterEventType
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.deploy.harness import running, wait_for
 from polymarket_pipeline_tests.reliability.sweeps import (
-    PHASE_STEP,
     AppDatabase,
     DagsterHome,
     assert_committed_wallets_complete,
@@ -66,11 +65,11 @@ def test_sigterm_stops_gracefully_and_the_next_run_completes_the_rest(
     records = dagster_home.instance.get_records_for_run(run.run_id).records
     entries = [r.event_log_entry for r in records]
     signal_at = next(i for i, e in enumerate(entries) if NOTICE in e.user_message)
-    assert entries[signal_at].step_key == PHASE_STEP[phase]
+    assert entries[signal_at].step_key == "wallet_sweep"
     later = [e.dagster_event_type for e in entries[signal_at:]]
     assert DagsterEventType.STEP_START not in later
     failed = [e for e in entries if e.dagster_event_type == DagsterEventType.STEP_FAILURE]
-    assert [e.step_key for e in failed] == [PHASE_STEP[phase]]
+    assert [e.step_key for e in failed] == ["wallet_sweep"]
     assert failed[0].dagster_event is not None
     error = failed[0].dagster_event.step_failure_data.error
     assert error is not None

@@ -158,6 +158,14 @@ def sweep_failed(stats: SweepStats, tier: Tier) -> dg.Failure:
     )
 
 
+def database_down(stats: SweepStats) -> dg.Failure:
+    return dg.Failure(
+        description=f"the application database is unreachable; the sweep stopped after "
+        f"{stats.wallets_polled} wallets: {stats.database_error}",
+        metadata={"wallets_polled": stats.wallets_polled, "wallets_failed": stats.wallets_failed},
+    )
+
+
 @dg.multi_asset(
     name="wallet_sweep",
     group_name=GROUP,
@@ -210,6 +218,8 @@ def wallet_sweep(
     stats, api_stats = run_sweep(
         context.op_execution_context, config, polymarket, engine, wallet_list, SweepOptions(), tier
     )
+    if stats.database_error is not None:
+        raise database_down(stats)
     outcome = record_sweep(
         engine,
         f"{tier}_sweep",
@@ -269,6 +279,8 @@ def trades_history(
     stats, api_stats = run_sweep(
         context.op_execution_context, sweep_config, polymarket, engine, wallet_list, options, tier
     )
+    if stats.database_error is not None:
+        raise database_down(stats)
     outcome = stats.outcome(config.max_failure_share)
     if outcome == "failed":
         raise sweep_failed(stats, tier)
