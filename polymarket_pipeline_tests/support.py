@@ -48,7 +48,16 @@ def truth_fills(truth: dict[str, Any], wallets_: Iterable[str] | None = None) ->
     )  # fmt: skip
 
 
-def stored_fills(engine: Engine) -> Counter[FillKey]:
+def stored_fills(engine: Engine, wallets_: Iterable[str] | None = None) -> Counter[FillKey]:
+    """Stored fills as natural keys (of ``wallets_`` only, when given)."""
+    counted = _stored_fills(engine)
+    if wallets_ is None:
+        return counted
+    wanted = set(wallets_)
+    return Counter({k: v for k, v in counted.items() if k[0] in wanted})
+
+
+def _stored_fills(engine: Engine) -> Counter[FillKey]:
     with engine.connect() as connection:
         rows = connection.execute(
             sa.text(

@@ -98,3 +98,25 @@ def polled_before(
 
 def _older(value: datetime | None, cutoff: datetime) -> bool:
     return value is None or value < cutoff
+
+
+def last_verified(connection: Connection, wallet: str) -> datetime | None:
+    return connection.scalar(select(_state.c.last_verified_at).where(_state.c.wallet_address == wallet))
+
+
+def mark_verified(connection: Connection, wallet: str, now: datetime) -> None:
+    """The wallet's trades and activity were both re-read up to ``now``."""
+    connection.execute(update(_state).where(_state.c.wallet_address == wallet).values(last_verified_at=now))
+
+
+def stalest_hot(connection: Connection, limit: int) -> list[tuple[str, datetime | None]]:
+    """The ``limit`` hot wallets polled longest ago (never-polled first), with their last poll."""
+    from polymarket_pipeline.db.wallets import hot_condition
+
+    stmt = (
+        select(_state.c.wallet_address, _state.c.last_polled_at)
+        .where(_state.c.is_active.is_(True), hot_condition())
+        .order_by(_state.c.last_polled_at.is_not(None), _state.c.last_polled_at, _state.c.wallet_address)
+        .limit(limit)
+    )
+    return [(address, polled) for address, polled in connection.execute(stmt)]

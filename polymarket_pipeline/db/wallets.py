@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, exists, func, or_, select, update
 from sqlalchemy.engine import Connection
@@ -25,7 +26,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _hot_condition() -> object:
+def hot_condition() -> Any:
+    """SQL: the wallet is pinned hot or followed by someone."""
     followed = exists().where(_follows.c.wallet_address == _state.c.wallet_address)
     return or_(_state.c.is_hot_pinned.is_(True), followed)
 
@@ -95,7 +97,7 @@ def hot_wallets(connection: Connection) -> list[str]:
     """Active wallets that some user follows or that were pinned hot."""
     stmt = (
         select(_state.c.wallet_address)
-        .where(and_(_state.c.is_active.is_(True), _hot_condition()))  # type: ignore[arg-type]
+        .where(and_(_state.c.is_active.is_(True), hot_condition()))
         .order_by(_state.c.wallet_address)
     )
     return list(connection.scalars(stmt))
@@ -105,7 +107,7 @@ def cold_wallets(connection: Connection) -> list[str]:
     """Every other active wallet."""
     stmt = (
         select(_state.c.wallet_address)
-        .where(and_(_state.c.is_active.is_(True), ~_hot_condition()))  # type: ignore[operator]
+        .where(and_(_state.c.is_active.is_(True), ~hot_condition()))
         .order_by(_state.c.wallet_address)
     )
     return list(connection.scalars(stmt))

@@ -49,8 +49,15 @@ class PolymarketApiResource(dg.ConfigurableResource):
         description="Feed pages read per hot cycle before declaring a gap (then hot_wallets_job runs).",
     )
     page_size: int = Field(default=1000, description="Data API v2 page size (max 1000).")
-    hot_reverify_seconds: int = Field(
-        default=120, description="Every hot wallet is re-polled per wallet at least this often."
+    hot_verify_rate: float = Field(
+        default=0.5,
+        description="Hot wallets re-read per second by the trickle (positions; trades and activity "
+        "when they changed or verification is due), whatever the number of hot wallets.",
+    )
+    verify_hours: float = Field(
+        default=12.0,
+        description="A wallet's trades and activity are re-read at least this often even when its "
+        "positions did not change (between times its fills arrive through the global feed).",
     )
 
     def settings(self, tier: Tier) -> ClientSettings:
@@ -83,7 +90,8 @@ class PolymarketApiResource(dg.ConfigurableResource):
         return HotSettings(
             cycle_seconds=self.hot_cycle_seconds,
             window_seconds=self.hot_window_seconds,
-            reverify_interval=timedelta(seconds=self.hot_reverify_seconds),
+            verify_rate=self.hot_verify_rate,
+            verify_every=timedelta(hours=self.verify_hours),
             feed_max_pages=self.hot_feed_max_pages,
         )
 

@@ -29,3 +29,24 @@ def is_address(value: object) -> bool:
 
 def is_condition_id(value: object) -> bool:
     return isinstance(value, str) and bool(_CONDITION_ID.match(value))
+
+
+def shard_of(address: str, shards: int) -> int:
+    """The static shard (0 .. shards-1) of a wallet: its address as a number, modulo ``shards``.
+
+    Addresses are uniformly random hex, so shards come out even, and a wallet never changes shard.
+    """
+    if shards < 1:
+        raise ValueError(f"shards must be at least 1, got {shards}")
+    return int(address.removeprefix("0x"), 16) % shards
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"i/n"`` -> (i, n), validated: 0 <= i < n."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise ValueError(f"a shard is written i/n (e.g. 3/8), got {text!r}") from None
+    if not 0 <= index < count:
+        raise ValueError(f"shard {text!r} is out of range: need 0 <= i < n")
+    return index, count

@@ -1,10 +1,14 @@
-"""The hot path: fills of followed wallets land within seconds, at O(1) requests per idle cycle.
+"""The hot path, feed first: every registered wallet's fills land within seconds, at a cost that
+does not grow with the number of hot wallets.
 
-One cycle reads the global trade feed since the last cursor (one request when nothing happened),
-stores the hot wallets' fills straight from it, and then polls only the wallets that appeared
-(trades since their watermark, positions). Correctness never rests on the feed alone: every hot
-wallet is also re-verified per wallet on a slower cadence, and a feed gap (more new fills than
-the page budget) is reported so the caller can poll every hot wallet (``hot_wallets_job``).
+One cycle reads the global trade feed since the last cursor (one request when nothing happened;
+every request carries a moving bound, so no edge cache can serve an old page) and stores the
+fills of every registered wallet straight from it, hot or cold. Hot wallets that traded get
+their positions refreshed at once. Correctness never rests on the feed alone: a trickle at a
+fixed request rate re-reads the stalest hot wallet's positions (and, when they changed or its
+verification is due, its trades and activity); cold wallets get the same from the hourly
+sweep; and a feed gap (more new fills than the page budget) is reported so the caller can poll
+every hot wallet (``hot_wallets_job``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from polymarket_pipeline.domain.fills import KeyedFill
 from polymarket_pipeline.domain.records import Fill
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
-from polymarket_pipeline.sync.wallet_poll import fill_days, label_and_key, utcnow
+from polymarket_pipeline.sync.wallet_poll import PollPlan, fill_days, label_and_key, utcnow
 
 FEED_OVERLAP_SECONDS = 30
 """The feed is re-read this far back: fills indexed late still show up, and upserts dedupe them."""
@@ -38,10 +42,18 @@ FEED_OVERLAP_SECONDS = 30
 class HotSettings:
     cycle_seconds: float = 1.0
     window_seconds: float = 3.5
-    reverify_interval: timedelta = timedelta(minutes=2)
-    max_reverify_per_cycle: int = 4
+    verify_rate: float = 0.5
+    """Hot wallets re-read per second by the trickle, whatever their number (the idle cost)."""
+    verify_every: timedelta = timedelta(hours=12)
+    """A wallet's trades and activity are re-read at least this often even if nothing changed."""
     feed_max_pages: int = 5
+    """5 pages of 1,000 rows per cycle: 50x the ~100 rows/s the live tape carries."""
     feed_overlap_seconds: int = FEED_OVERLAP_SECONDS
+    registry_refresh_seconds: float = 30.0
+    """How stale the in-memory set of registered wallets may get (new wallets join within this)."""
+    max_new_per_cycle: int = 4
+    """Newly followed wallets get their first full poll (whole history) at this pace, outside the
+    trickle: a one-off cost per wallet, not part of the idle cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,8 @@ class FeedCursor:
 class HotCycleStats:
     cycles: int = 0
     feed_fills: int = 0
+    feed_wallets: int = 0
+    """Registered wallets (hot or cold) whose new fills the feed stored."""
     feed_trades_inserted: int = 0
     feed_gaps: int = 0
     triggered_wallets: int = 0
@@ -87,12 +101,22 @@ class HotCycleStats:
             "duration_seconds": round(self.duration_seconds, 3),
             "cycles": self.cycles,
             "feed_fills": self.feed_fills,
+            "feed_wallets": self.feed_wallets,
             "feed_trades_inserted": self.feed_trades_inserted,
             "trades_inserted": self.trades_inserted,
             "feed_gaps": self.feed_gaps,
             "triggered_wallets": self.triggered_wallets,
             "reverified_wallets": self.reverified_wallets,
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Registry:
+    """The registered wallets, as the feed filter needs them (refreshed every few seconds)."""
+
+    active: frozenset[str]
+    hot: frozenset[str]
+    loaded_at: float
 
 
 class HotPoller:
@@ -113,6 +137,8 @@ class HotPoller:
         self.cursor = cursor
         self._now = now
         self._markets = MarketDirectory(client, engine, now=now)
+        self._registry: Registry | None = None
+        self._credit = 0.0
         self.gap_detected = False
         """Set when the feed had more new fills than the page budget: every hot wallet is suspect."""
 
@@ -125,7 +151,7 @@ class HotPoller:
             while True:
                 started = time.monotonic()
                 if not await self.cycle(stats):
-                    return stats  # no hot wallets: nothing to wait for
+                    return stats  # no registered wallets: nothing to wait for
                 next_start = started + self._settings.cycle_seconds
                 if next_start >= deadline:
                     return stats
@@ -134,34 +160,70 @@ class HotPoller:
             stats.duration_seconds += time.monotonic() - began
 
     async def cycle(self, stats: HotCycleStats) -> bool:
-        """One feed read plus the polls it calls for; False when there is no hot wallet."""
-        hot = set(await asyncio.to_thread(self._hot_wallets))
-        if not hot:
+        """One feed read plus the polls it calls for; False when no wallet is registered."""
+        registry = await self._current_registry()
+        if not registry.active:
             return False
         stats.cycles += 1
-        triggered, gap = await self._read_feed(hot, stats)
+        triggered, gap = await self._read_feed(registry, stats)
         self.gap_detected = self.gap_detected or gap
-        due = await asyncio.to_thread(self._due_for_reverify, sorted(hot))
-        due = [w for w in due if w not in triggered]
+        due = await self._trickle(registry, exclude=triggered)
         stats.triggered_wallets += len(triggered)
         stats.reverified_wallets += len(due)
-        to_poll = [*sorted(triggered), *due]
-        stats.wallets_touched.update(to_poll)
-        if to_poll:
-            stats.sweep.merge(
-                await sweep(
-                    self._client,
-                    self._engine,
-                    to_poll,
-                    options=SweepOptions(),
-                    markets=self._markets,
-                    now=self._now,
-                )
-            )
+        stats.wallets_touched.update([*triggered, *due])
+        # Wallets that just traded: their fills are stored; their positions follow at once.
+        if triggered:
+            await self._poll(sorted(triggered), PollPlan(trades=False, activity=False), stats)
+        if due:
+            await self._poll(due, PollPlan(verify_every=self._settings.verify_every), stats)
         return True
 
-    async def _read_feed(self, hot: set[str], stats: HotCycleStats) -> tuple[set[str], bool]:
-        """Store hot wallets' new fills from the feed; returns the wallets that had some, and a gap flag."""
+    async def _poll(self, wallets_: list[str], plan: PollPlan, stats: HotCycleStats) -> None:
+        options = SweepOptions(plan=plan)
+        stats.sweep.merge(
+            await sweep(
+                self._client, self._engine, wallets_, options=options, markets=self._markets, now=self._now
+            )
+        )
+
+    async def _trickle(self, registry: Registry, exclude: set[str]) -> list[str]:
+        """Never-polled hot wallets first (a few per cycle), then the stalest ones this cycle's share
+        of ``verify_rate`` pays for."""
+        if not registry.hot:
+            return []
+        settings = self._settings
+        self._credit = min(
+            self._credit + settings.verify_rate * settings.cycle_seconds,
+            max(1.0, settings.verify_rate * settings.window_seconds),
+        )
+        count = int(self._credit)
+        wanted = count + settings.max_new_per_cycle + len(exclude)
+        stalest = [(w, t) for w, t in await asyncio.to_thread(self._stalest_hot, wanted) if w not in exclude]
+        new = [w for w, polled in stalest if polled is None][: settings.max_new_per_cycle]
+        known = [w for w, polled in stalest if polled is not None][:count]
+        self._credit -= len(known)
+        return [*new, *known]
+
+    async def _current_registry(self) -> Registry:
+        current = self._registry
+        if current is None or time.monotonic() - current.loaded_at >= self._settings.registry_refresh_seconds:
+            current = await asyncio.to_thread(self._load_registry)
+            self._registry = current
+        return current
+
+    def _load_registry(self) -> Registry:
+        with reading(self._engine) as connection:
+            return Registry(
+                frozenset(wallets.active_wallets(connection)),
+                frozenset(wallets.hot_wallets(connection)),
+                time.monotonic(),
+            )
+
+    async def _read_feed(self, registry: Registry, stats: HotCycleStats) -> tuple[set[str], bool]:
+        """Store every registered wallet's new fills from the feed.
+
+        Returns the hot wallets that had new fills, and whether the feed had a gap.
+        """
         newest = self.cursor.newest
         if newest is None:
             since = int(self._now().timestamp()) - self._settings.feed_overlap_seconds
@@ -179,33 +241,28 @@ class HotPoller:
             stats.feed_gaps += 1
         by_wallet: dict[str, list[Fill]] = defaultdict(list)
         for fill in _complete_seconds(page.fills, since=since, reached_since=page.reached_since):
-            if fill.wallet_address in hot:
+            if fill.wallet_address in registry.active:
                 by_wallet[fill.wallet_address].append(fill)
         if not by_wallet:
             return set(), not page.reached_since
         keyed = {w: await label_and_key(self._markets, fills) for w, fills in by_wallet.items()}
         inserted = await asyncio.to_thread(self._store_feed_fills, keyed)
         stats.feed_trades_inserted += sum(inserted.values())
-        for wallet, wallet_fills in keyed.items():
-            if inserted.get(wallet):
-                stats.sweep.days.update(fill_days(wallet_fills))
-        stats.wallets_touched.update(w for w, n in inserted.items() if n)
-        return {w for w, n in inserted.items() if n}, not page.reached_since
+        fresh = {w for w, n in inserted.items() if n}
+        stats.feed_wallets += len(fresh)
+        for wallet in fresh:
+            stats.sweep.days.update(fill_days(keyed[wallet]))
+        stats.wallets_touched.update(fresh)
+        return fresh & registry.hot, not page.reached_since
 
     def _store_feed_fills(self, keyed: dict[str, list[KeyedFill]]) -> dict[str, int]:
         at = self._now()
         with self._engine.begin() as connection:
             return {w: upsert_trades(connection, fills, at) for w, fills in keyed.items()}
 
-    def _hot_wallets(self) -> list[str]:
+    def _stalest_hot(self, limit: int) -> list[tuple[str, datetime | None]]:
         with reading(self._engine) as connection:
-            return wallets.hot_wallets(connection)
-
-    def _due_for_reverify(self, hot: Sequence[str]) -> list[str]:
-        """The stalest hot wallets past the re-verify interval, a few per cycle."""
-        with reading(self._engine) as connection:
-            due = state.polled_before(connection, hot, self._now() - self._settings.reverify_interval)
-        return [wallet for wallet, _ in due[: self._settings.max_reverify_per_cycle]]
+            return state.stalest_hot(connection, limit)
 
 
 def _complete_seconds(fills: Sequence[Fill], *, since: int, reached_since: bool) -> list[Fill]:

@@ -57,6 +57,8 @@ class SweepStats:
     wallets_polled: int = 0
     wallets_failed: int = 0
     wallets_skipped: int = 0
+    wallets_verified: int = 0
+    """Wallets whose trades and activity were re-read (the rest had an unchanged snapshot)."""
     fills_fetched: int = 0
     trades_inserted: int = 0
     activity_fetched: int = 0
@@ -95,6 +97,7 @@ class SweepStats:
             "wallets_polled": self.wallets_polled,
             "wallets_failed": self.wallets_failed,
             "wallets_skipped": self.wallets_skipped,
+            "wallets_verified": self.wallets_verified,
             "failure_share": round(self.failure_share, 4),
             "fills_fetched": self.fills_fetched,
             "trades_inserted": self.trades_inserted,
@@ -119,6 +122,7 @@ class SweepStats:
 
     def add(self, result: WalletResult) -> None:
         self.wallets_polled += 1
+        self.wallets_verified += int(result.verified)
         self.fills_fetched += result.fills_fetched
         self.trades_inserted += result.trades_inserted
         self.activity_fetched += result.activity_fetched
@@ -142,6 +146,7 @@ class SweepStats:
             "wallets_polled",
             "wallets_failed",
             "wallets_skipped",
+            "wallets_verified",
             "fills_fetched",
             "trades_inserted",
             "activity_fetched",

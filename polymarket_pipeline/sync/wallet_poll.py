@@ -57,11 +57,19 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True, slots=True)
 class PollPlan:
-    """Which parts of a wallet one poll refreshes."""
+    """Which parts of a wallet one poll refreshes.
+
+    With ``verify_every`` set the poll is *adaptive*: the positions snapshot is read first (one
+    request) and the wallet's trades and activity are re-read only when the snapshot changed,
+    the wallet was never verified, or its last verification is older than ``verify_every``.
+    Fills arrive through the global feed meanwhile; a fill the feed missed changes a position,
+    which triggers the re-read at the next poll.
+    """
 
     trades: bool = True
     activity: bool = True
     positions: bool = True
+    verify_every: timedelta | None = None
 
 
 @dataclass(slots=True)
@@ -81,6 +89,8 @@ class WalletResult:
     stale: bool = False
     """True when another poller stored a newer snapshot first (nothing was written)."""
     snapshot_complete: bool = True
+    verified: bool = False
+    """Trades and activity were both re-read by this poll."""
     rows_rejected: int = 0
     days: Counter[str] = field(default_factory=Counter)
     """Fills per UTC day (``YYYY-MM-DD``) of a backfill, or of a live poll that stored new fills:
@@ -170,38 +180,65 @@ async def poll_activity(
     result.activity_fetched += len(keyed)
 
 
-async def reconcile_positions(
+async def poll_wallet(
     client: PolymarketClient,
     engine: Engine,
     markets: MarketDirectory,
     wallet: str,
-    result: WalletResult,
+    plan: PollPlan,
     *,
-    activity_fresh: bool,
     overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
+    window: tuple[int, int] | None = None,
     now: Callable[[], datetime] = utcnow,
-) -> None:
-    """Diff a fresh snapshot against the stored one; store events, classified closes and the snapshot.
+) -> WalletResult:
+    """One poll of one wallet: snapshot, then (when needed) trades and activity, then closes.
 
-    Closes are explained by the wallet's stored activity since the previous snapshot (fetched
-    now unless this poll already did), else by the market's resolution checked now, else they
-    are manual. An incomplete snapshot changes nothing but the wallet's flag.
+    Closes are explained by the wallet's stored activity since the previous snapshot (re-read
+    now whenever something disappeared), else by the market's resolution checked now, else
+    they are manual. An incomplete snapshot changes nothing but the wallet's flag.
     """
+    result = WalletResult(wallet)
+    if window is not None:
+        await poll_trades(client, engine, markets, wallet, result, window=window, now=now)
+        return result
+
+    async def history(trades: bool, activity: bool) -> None:
+        if trades:
+            await poll_trades(
+                client, engine, markets, wallet, result, overlap_seconds=overlap_seconds, now=now
+            )
+        if activity:
+            await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
+
+    if not plan.positions:
+        await history(plan.trades, plan.activity)
+        await _mark_verified(engine, result, plan, now)
+        return result
+
     previous = await asyncio.to_thread(_read, engine, position_store.load_snapshot, wallet)
     fetched_at = now()
     positions, complete = await _fetch_snapshot(client, wallet)
     diff = diff_snapshot(previous.positions, positions, complete=complete)
+    changed = bool(diff.changes or diff.disappeared) or not complete
+    due = (
+        plan.verify_every is None
+        or changed
+        or await asyncio.to_thread(_verification_due, engine, wallet, fetched_at, plan.verify_every)
+    )
+    if due:
+        await history(plan.trades, plan.activity)
+        await _mark_verified(engine, result, plan, now)
     if not complete:
         result.snapshot_complete = False
         reason = "positions snapshot incomplete (walk stopped early or rows rejected); no closes derived"
         await asyncio.to_thread(_write, engine, state.mark_snapshot_incomplete, wallet, reason, now())
         log.warning("wallet %s: %s", wallet, reason)
-        return
+        return result
 
     activity: dict[str, set[str]] = {}
     resolved: set[str] = set()
     if diff.disappeared:
-        if not activity_fresh:
+        if not (due and plan.activity):
             await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
         since = (previous.taken_at or fetched_at) - timedelta(seconds=CLOSE_LOOKBACK_SECONDS)
         rows = await asyncio.to_thread(
@@ -223,44 +260,25 @@ async def reconcile_positions(
 
     if not await asyncio.to_thread(write):
         result.stale = True
-        return
+        return result
     result.events.update(change.event_type.value for change in diff.changes)
     result.closes.update(change.reason.value for _, change in closes if change.reason)
     result.events[EventType.CLOSED.value] += len(closes)
-
-
-async def poll_wallet(
-    client: PolymarketClient,
-    engine: Engine,
-    markets: MarketDirectory,
-    wallet: str,
-    plan: PollPlan,
-    *,
-    overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
-    window: tuple[int, int] | None = None,
-    now: Callable[[], datetime] = utcnow,
-) -> WalletResult:
-    """One poll of one wallet, in the order that lets positions be explained by fresh activity."""
-    result = WalletResult(wallet)
-    if window is not None:
-        await poll_trades(client, engine, markets, wallet, result, window=window, now=now)
-        return result
-    if plan.trades:
-        await poll_trades(client, engine, markets, wallet, result, overlap_seconds=overlap_seconds, now=now)
-    if plan.activity:
-        await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
-    if plan.positions:
-        await reconcile_positions(
-            client,
-            engine,
-            markets,
-            wallet,
-            result,
-            activity_fresh=plan.activity,
-            overlap_seconds=overlap_seconds,
-            now=now,
-        )
     return result
+
+
+def _verification_due(engine: Engine, wallet: str, at: datetime, every: timedelta) -> bool:
+    with reading(engine) as connection:
+        last = state.last_verified(connection, wallet)
+    return last is None or at - last >= every
+
+
+async def _mark_verified(
+    engine: Engine, result: WalletResult, plan: PollPlan, now: Callable[[], datetime]
+) -> None:
+    if plan.trades and plan.activity:
+        result.verified = True
+        await asyncio.to_thread(_write, engine, state.mark_verified, result.wallet, now())
 
 
 async def _fetch_snapshot(client: PolymarketClient, wallet: str) -> tuple[list[Position], bool]:

@@ -82,23 +82,48 @@ def test_without_hot_wallets_a_window_returns_at_once(sim: SimulatorServer, engi
     assert stats.cycles == 0
 
 
-def test_reverification_is_spread_over_cycles(sim: SimulatorServer, engine: Engine) -> None:
+def test_new_hot_wallets_first_then_a_trickle_whose_pace_ignores_their_number(
+    sim: SimulatorServer, engine: Engine
+) -> None:
     with engine.begin() as connection:
         for address in sim.model.wallets:
             wallets.add_follow(connection, "fan", address)
 
     async def main() -> list[int]:
         async with PolymarketClient(fast_settings(sim)) as client:
-            settings = HotSettings(max_reverify_per_cycle=2, reverify_interval=timedelta(hours=1))
+            settings = HotSettings(max_new_per_cycle=2, verify_rate=0.5, verify_every=timedelta(hours=1))
             poller = HotPoller(client, engine, settings=settings)
             counts = []
-            for _ in range(4):
+            for _ in range(7):
                 stats = HotCycleStats()
                 await poller.cycle(stats)
                 counts.append(stats.reverified_wallets)
             return counts
 
-    assert asyncio.run(main()) == [2, 2, 2, 0]  # six wallets, two per cycle, then all fresh
+    # six new wallets, two per cycle (the third cycle also spends the trickle credit saved up
+    # meanwhile on one known wallet); then re-verification at 0.5 wallets per 1 s cycle
+    assert asyncio.run(main()) == [2, 2, 3, 1, 0, 1, 0]
+
+
+def test_the_feed_stores_every_registered_wallets_fills_not_only_hot_ones(
+    sim: SimulatorServer, engine: Engine
+) -> None:
+    hot, cold = sim.model.wallets[0], sim.model.wallets[1]
+    with engine.begin() as connection:
+        wallets.add_follow(connection, "fan", hot)
+        wallets.register_wallets(connection, [cold])
+    poller, _ = cycles(sim, engine, FeedCursor(), 1)
+    before = stored_fills(engine)
+    market = next(m for m in sim.model.markets if not m.closed)
+    sim.model.inject_trade(cold, market.token_ids[0], "BUY", 3, 0.41)
+    sim.log.clear()
+    started = time.time()
+    poller, stats = cycles(sim, engine, poller.cursor, 1)
+    new = stored_fills(engine) - before
+    assert [k for k in new if k[0] == cold], "the cold wallet's new fill came from the feed"
+    assert stats.feed_wallets >= 1
+    # a cold wallet's positions wait for the cold sweep: no per-wallet request for it
+    assert all(r.wallet != cold for r in sim.log.records(since=started))
 
 
 def test_only_complete_seconds_are_taken_from_a_truncated_feed() -> None:

@@ -232,3 +232,52 @@ def test_both_api_versions_store_the_same_rows(sim: SimulatorServer, tmp_path: o
     expected_positions = {k: v for k, v in truth_positions(truth).items() if k[0] in wallets}
     assert stored_positions(engine) == pytest.approx(expected_positions)
     engine.dispose()
+
+
+def adaptive_sweep(
+    sim: SimulatorServer, engine: Engine, wallets: list[str], now: datetime | None = None
+) -> SweepStats:
+    from datetime import timedelta
+
+    from polymarket_pipeline.sync.sweep import SweepOptions
+    from polymarket_pipeline.sync.wallet_poll import PollPlan
+
+    options = SweepOptions(plan=PollPlan(verify_every=timedelta(hours=12)))
+
+    async def main() -> SweepStats:
+        async with PolymarketClient(fast_settings(sim)) as client:
+            clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+            return await sweep(client, engine, wallets, options=options, now=clock)
+
+    return asyncio.run(main())
+
+
+def test_a_quiet_cold_sweep_costs_one_request_per_wallet_and_a_change_triggers_verification(
+    sim: SimulatorServer, engine: Engine
+) -> None:
+    """Fills normally arrive through the feed; the cold sweep reads positions and re-reads a wallet's
+    history only when its snapshot changed or its verification is due."""
+    from datetime import timedelta
+
+    wallets = sim.model.wallets
+    register(engine, wallets)
+    first = adaptive_sweep(sim, engine, wallets)
+    assert first.wallets_verified == len(wallets)  # never verified: full history
+
+    sim.log.clear()
+    quiet = adaptive_sweep(sim, engine, wallets)
+    data = [r for r in sim.log.records() if r.api == "data"]
+    assert quiet.wallets_verified == 0
+    assert len(data) / len(wallets) <= 1.2  # the positions snapshot, one page each
+    assert {r.route for r in data} == {"/v2/positions"}
+
+    # a fill the feed never delivered changes a position: that wallet's history is re-read
+    market = next(m for m in sim.model.markets if not m.closed)
+    sim.model.inject_trade(wallets[0], market.token_ids[0], "BUY", 5, 0.5, makers=[wallets[1]])
+    changed = adaptive_sweep(sim, engine, wallets)
+    assert changed.wallets_verified == 2  # the taker and its maker
+    assert stored_fills(engine) == truth_fills(sim.model.ground_truth())
+
+    # nothing changed, but twelve hours later every wallet is verified again
+    later = adaptive_sweep(sim, engine, wallets, now=datetime.now(UTC) + timedelta(hours=13))
+    assert later.wallets_verified == len(wallets)

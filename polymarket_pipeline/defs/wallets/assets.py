@@ -25,7 +25,8 @@ from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.partitions import trade_days
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.defs.runtime import run_stoppable
-from polymarket_pipeline.defs.wallets.config import GROUP, Tier, WalletSweepConfig, resolve_tier
+from polymarket_pipeline.defs.wallets.config import GROUP, SHARD_TAG, Tier, WalletSweepConfig, resolve_tier
+from polymarket_pipeline.domain.addresses import parse_shard, shard_of
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 from polymarket_pipeline.sync.wallet_poll import PollPlan
 
@@ -36,8 +37,10 @@ MAX_LISTED_DAYS = 2500
 """About seven years of days: a first poll of an old wallet marks each day it stored fills for."""
 
 
-def select_wallets(engine: Engine, tier: Tier, now: datetime | None = None) -> list[str]:
-    """Active wallets of a tier, stalest first, leaving out wallets still backing off after failures."""
+def select_wallets(
+    engine: Engine, tier: Tier, now: datetime | None = None, shard: tuple[int, int] | None = None
+) -> list[str]:
+    """Active wallets of a tier (and shard), stalest first, leaving out wallets backing off."""
     now = now or datetime.now(UTC)
     with reading(engine) as connection:
         chosen = {
@@ -45,8 +48,28 @@ def select_wallets(engine: Engine, tier: Tier, now: datetime | None = None) -> l
             "cold": wallets.cold_wallets,
             "all": wallets.active_wallets,
         }[tier](connection)
+        if shard is not None:
+            chosen = [w for w in chosen if shard_of(w, shard[1]) == shard[0]]
         resting = state.resting(connection, chosen, now)
         return [w for w in state.stalest_first(connection, chosen) if w not in resting]
+
+
+def run_shard(tags: Mapping[str, str]) -> tuple[int, int] | None:
+    raw = tags.get(SHARD_TAG)
+    if not raw:
+        return None
+    try:
+        return parse_shard(raw)
+    except ValueError as exc:
+        raise dg.Failure(description=f"run tag {SHARD_TAG}: {exc}") from None
+
+
+def sweep_plan(tier: Tier, polymarket: PolymarketApiResource) -> PollPlan:
+    """Cold sweeps are adaptive (fills arrive through the feed; a changed snapshot or a due
+    verification re-reads history); a hot or full sweep re-reads every wallet's history."""
+    if tier == "cold":
+        return PollPlan(verify_every=timedelta(hours=polymarket.verify_hours))
+    return PollPlan()
 
 
 def run_sweep(
@@ -212,11 +235,15 @@ def wallet_sweep(
     database: DatabaseResource,
 ) -> Iterator[Any]:
     engine = database.engine()
-    tier = resolve_tier(config.tier, dict(context.run.tags))
-    wallet_list = select_wallets(engine, tier)
-    context.log.info(f"sweeping {len(wallet_list)} {tier} wallets (trades, activity, positions)")
+    tags = dict(context.run.tags)
+    tier = resolve_tier(config.tier, tags)
+    shard = run_shard(tags)
+    wallet_list = select_wallets(engine, tier, shard=shard)
+    where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    context.log.info(f"sweeping {len(wallet_list)} {tier} wallets{where}")
+    options = SweepOptions(plan=sweep_plan(tier, polymarket))
     stats, api_stats = run_sweep(
-        context.op_execution_context, config, polymarket, engine, wallet_list, SweepOptions(), tier
+        context.op_execution_context, config, polymarket, engine, wallet_list, options, tier
     )
     if stats.database_error is not None:
         raise database_down(stats)
@@ -228,7 +255,9 @@ def wallet_sweep(
         run_id=context.run_id,
         max_failure_share=config.max_failure_share,
     )
-    common = sweep_metadata(stats, api_stats, tier=tier, outcome=outcome)
+    common = sweep_metadata(
+        stats, api_stats, tier=tier, outcome=outcome, shard=f"{shard[0]}/{shard[1]}" if shard else "all"
+    )
     for event in day_events(stats.days, {"source": f"{tier} sweep", "run_id": context.run_id}):
         context.log_event(event)
     if outcome == "failed":

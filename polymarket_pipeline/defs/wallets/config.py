@@ -11,6 +11,8 @@ from polymarket_pipeline.sync.sweep import DEFAULT_MAX_FAILURE_SHARE
 
 Tier = Literal["all", "hot", "cold"]
 GROUP = "polymarket_wallets"
+SHARD_TAG = "polymarket/shard"
+"""``i/n``: the run sweeps only the wallets of static shard i of n (see ``cold_wallets_schedule``)."""
 SWEEP_TAG = "polymarket/sweep"
 """Every wallet job carries it (``hot``, ``cold``, ``backfill``): it picks the tier a run sweeps
 and the concurrency limit in dagster.yaml that keeps two sweeps of one tier apart."""
