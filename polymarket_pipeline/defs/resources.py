@@ -14,8 +14,10 @@ from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
+from polymarket_pipeline.db.budget import SharedRateLimiter
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import ensure_current
+from polymarket_pipeline.domain.budgets import Budget
 from polymarket_pipeline.sync.hot import HotSettings
 
 Tier = Literal["hot", "cold"]
@@ -49,6 +51,11 @@ class PolymarketApiResource(dg.ConfigurableResource):
         description="Feed pages read per hot cycle before declaring a gap (then hot_wallets_job runs).",
     )
     page_size: int = Field(default=1000, description="Data API v2 page size (max 1000).")
+    hot_report_seconds: float = Field(
+        default=30.0,
+        description="The sensor records what its ticks wrote (materializations and their checks) at "
+        "most this often; rows are written at once either way.",
+    )
     hot_verify_rate: float = Field(
         default=0.5,
         description="Hot wallets re-read per second by the trickle (positions; trades and activity "
@@ -105,6 +112,16 @@ class PolymarketApiResource(dg.ConfigurableResource):
     ) -> PolymarketClient:
         """A new client (use it as ``async with``); pass a limiter to share one bucket."""
         return PolymarketClient(self.settings(tier), stats=stats, limiter=limiter, cooldown=cooldown)
+
+
+Limiter = RateLimiter | SharedRateLimiter
+
+
+def tier_limiter(engine: Engine, tier: Tier, settings: ClientSettings) -> Limiter:
+    """The tier's bucket: shared by every process through PostgreSQL, or in-process on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return SharedRateLimiter(engine, Budget(f"tier:{tier}", settings.rate_limit, settings.burst))
+    return RateLimiter(settings.rate_limit, settings.burst)
 
 
 def _positive_number(name: str, value: str) -> float:

@@ -95,6 +95,23 @@ class HotCycleStats:
     def trades_inserted(self) -> int:
         return self.feed_trades_inserted + self.sweep.trades_inserted
 
+    def merge(self, other: HotCycleStats) -> None:
+        """Add another tick's counts (the sensor reports several ticks at once)."""
+        for name in (
+            "cycles",
+            "feed_fills",
+            "feed_wallets",
+            "feed_trades_inserted",
+            "feed_gaps",
+            "triggered_wallets",
+            "reverified_wallets",
+            "duration_seconds",
+        ):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.sweep.merge(other.sweep)
+        self.sweep.duration_seconds += other.sweep.duration_seconds
+        self.wallets_touched |= other.wallets_touched
+
     def as_metadata(self) -> dict[str, Any]:
         return {
             **self.sweep.as_metadata(),

@@ -35,6 +35,7 @@ def api_resource(sim: SimulatorServer, **overrides: object) -> PolymarketApiReso
         "read_timeout_seconds": 5.0,
         "hot_window_seconds": 0.5,
         "hot_cycle_seconds": 0.25,
+        "hot_report_seconds": 0.0,
     }
     values.update(overrides)
     return PolymarketApiResource(**values)  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field
@@ -23,7 +23,7 @@ from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import quality, runs, state, wallets
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.partitions import trade_days
-from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource, tier_limiter
 from polymarket_pipeline.defs.runtime import run_stoppable
 from polymarket_pipeline.defs.wallets.config import GROUP, SHARD_TAG, Tier, WalletSweepConfig, resolve_tier
 from polymarket_pipeline.domain.addresses import parse_shard, shard_of
@@ -86,8 +86,11 @@ def run_sweep(
         time.sleep(random.uniform(0, config.start_jitter_seconds))
     api_stats = ApiStats()
 
+    budget_tier: Literal["hot", "cold"] = "hot" if tier == "hot" else "cold"
+    limiter = tier_limiter(engine, budget_tier, polymarket.settings(budget_tier))
+
     async def main(stop: asyncio.Event) -> SweepStats:
-        async with polymarket.client("hot" if tier == "hot" else "cold", stats=api_stats) as client:
+        async with polymarket.client(budget_tier, stats=api_stats, limiter=limiter) as client:  # type: ignore[arg-type]
             return await sweep(client, engine, wallet_list, options=options, stop=stop)
 
     stats = run_stoppable(

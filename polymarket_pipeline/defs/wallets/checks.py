@@ -16,10 +16,10 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import quality, runs, state, wallets
 from polymarket_pipeline.db.engine import reading
-from polymarket_pipeline.defs.resources import DatabaseResource
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 
-HOT_FRESHNESS_BOUND = timedelta(minutes=5)
-"""A hot wallet must have been polled per wallet within this (feed reads count as polls)."""
+HOT_FRESHNESS_FLOOR = timedelta(minutes=5)
+"""The least a hot wallet may go without a per-wallet poll before the check warns."""
 COLD_SWEEP_BOUND = timedelta(hours=2)
 DUPLICATE_LOOKBACK = timedelta(days=3)
 """Near-duplicates are looked for among recent fills: the full table is too big to scan per sweep."""
@@ -56,9 +56,18 @@ def consistency(engine: Engine, scope: Sequence[str] | None = None) -> dg.AssetC
     )
 
 
-def hot_freshness(engine: Engine, now: datetime) -> dg.AssetCheckEvaluation:
+def hot_freshness_bound(hot_wallets: int, verify_rate: float) -> timedelta:
+    """Twice the time the trickle needs to go round every hot wallet once (at least 5 minutes)."""
+    return max(HOT_FRESHNESS_FLOOR, timedelta(seconds=2 * hot_wallets / verify_rate))
+
+
+def hot_freshness(engine: Engine, now: datetime, verify_rate: float = 0.5) -> dg.AssetCheckEvaluation:
+    """Every hot wallet was re-read per wallet within twice the trickle's round (its fills come
+    from the feed in seconds; this checks the safety net behind the feed is keeping up)."""
     with reading(engine) as connection:
-        stale = state.polled_before(connection, wallets.hot_wallets(connection), now - HOT_FRESHNESS_BOUND)
+        hot = wallets.hot_wallets(connection)
+        bound = hot_freshness_bound(len(hot), verify_rate)
+        stale = state.polled_before(connection, hot, now - bound)
     return dg.AssetCheckEvaluation(
         asset_key=dg.AssetKey("trades_public"),
         check_name="hot_wallets_fresh",
@@ -66,7 +75,8 @@ def hot_freshness(engine: Engine, now: datetime) -> dg.AssetCheckEvaluation:
         severity=dg.AssetCheckSeverity.WARN,
         metadata={
             "stale_hot_wallets": len(stale),
-            "bound_seconds": int(HOT_FRESHNESS_BOUND.total_seconds()),
+            "hot_wallets": len(hot),
+            "bound_seconds": int(bound.total_seconds()),
             "sample": _json({w: str(t) for w, t in stale[:SAMPLE]}),
         },
     )
@@ -115,10 +125,11 @@ def positions_consistent(database: DatabaseResource) -> dg.AssetCheckResult:
 
 @dg.asset_check(
     asset="trades_public",
-    description="Every hot wallet was polled within its freshness bound (5 minutes).",
+    description="Every hot wallet was re-read per wallet within twice the trickle's round "
+    "(hot wallets / hot_verify_rate, at least 5 minutes).",
 )
-def hot_wallets_fresh(database: DatabaseResource) -> dg.AssetCheckResult:
-    return as_result(hot_freshness(database.engine(), datetime.now(UTC)))
+def hot_wallets_fresh(database: DatabaseResource, polymarket: PolymarketApiResource) -> dg.AssetCheckResult:
+    return as_result(hot_freshness(database.engine(), datetime.now(UTC), polymarket.hot_verify_rate))
 
 
 @dg.asset_check(

@@ -8,6 +8,7 @@ feed gap is handed to ``hot_wallets_job`` as a run request.
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -18,10 +19,10 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
-from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.api.ratelimit import WalletCooldown
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
-from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.resources import DatabaseResource, Limiter, PolymarketApiResource, tier_limiter
 from polymarket_pipeline.defs.wallets import checks
 from polymarket_pipeline.defs.wallets.assets import FAILURE_CHECK, day_events, failure_check, sweep_metadata
 from polymarket_pipeline.defs.wallets.config import SWEEP_TAG, WalletSweepConfig
@@ -44,8 +45,12 @@ class _HotLoop:
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="hot-wallets-loop", daemon=True).start()
-        self._throttles: dict[ClientSettings, tuple[RateLimiter, WalletCooldown]] = {}
+        self._throttles: dict[tuple[ClientSettings, str], tuple[Limiter, WalletCooldown]] = {}
         self.last_freshness_check: datetime | None = None
+        self.pending = HotCycleStats()
+        self.pending_api = ApiStats()
+        self.last_report = time.monotonic()
+        """What the ticks since the last report did: reported together every ``hot_report_seconds``."""
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float) -> T:
         future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
@@ -55,14 +60,15 @@ class _HotLoop:
             future.cancel()  # each wallet's writes are atomic: cancelling leaves no half-written wallet
             raise
 
-    def client(self, settings: ClientSettings, stats: ApiStats) -> PolymarketClient:
-        if settings not in self._throttles:
-            self._throttles[settings] = (
-                RateLimiter(settings.rate_limit, settings.burst),
+    def client(self, settings: ClientSettings, stats: ApiStats, engine: Engine) -> PolymarketClient:
+        key = (settings, str(engine.url))
+        if key not in self._throttles:
+            self._throttles[key] = (
+                tier_limiter(engine, "hot", settings),
                 WalletCooldown(settings.wallet_cooldown_seconds),
             )
-        limiter, cooldown = self._throttles[settings]
-        return PolymarketClient(settings, stats=stats, limiter=limiter, cooldown=cooldown)
+        limiter, cooldown = self._throttles[key]
+        return PolymarketClient(settings, stats=stats, limiter=limiter, cooldown=cooldown)  # type: ignore[arg-type]
 
 
 _hot_loop: _HotLoop | None = None
@@ -83,7 +89,7 @@ def hot_tick(
     """One sensor tick's worth of hot cycles; returns stats, the new cursor and the gap flag."""
     runtime = hot_loop()
     api_stats = ApiStats()
-    client = runtime.client(polymarket.settings("hot"), api_stats)
+    client = runtime.client(polymarket.settings("hot"), api_stats, engine)
 
     async def tick() -> tuple[HotCycleStats, FeedCursor, bool]:
         async with client:
@@ -104,7 +110,12 @@ def outage(exc: PolymarketError, base_url: str) -> str:
 
 
 def report(
-    stats: HotCycleStats, api_stats: ApiStats, engine: Engine, now: datetime, max_failure_share: float
+    stats: HotCycleStats,
+    api_stats: ApiStats,
+    engine: Engine,
+    now: datetime,
+    max_failure_share: float,
+    verify_rate: float,
 ) -> list[Any]:
     """Runless materializations of what the hot cycles wrote, each followed by its checks.
 
@@ -116,7 +127,7 @@ def report(
     events: list[Any] = []
     if stats.trades_inserted or stats.sweep.wallets_failed:
         events.append(dg.AssetMaterialization("trades_public", metadata=metadata))
-        events += [checks.near_duplicates(engine, now), checks.hot_freshness(engine, now)]
+        events += [checks.near_duplicates(engine, now), checks.hot_freshness(engine, now, verify_rate)]
         result = failure_check(stats.sweep, max_failure_share)
         events.append(
             dg.AssetCheckEvaluation(
@@ -166,13 +177,29 @@ def hot_wallets_sensor(
 
     runtime = hot_loop()
     now = datetime.now(UTC)
-    events = report(stats, api_stats, engine, now, WalletSweepConfig().max_failure_share)
+    runtime.pending.merge(stats)
+    runtime.pending_api.merge(api_stats)
+    events: list[Any] = []
+    if time.monotonic() - runtime.last_report >= polymarket.hot_report_seconds:
+        events = report(
+            runtime.pending,
+            runtime.pending_api,
+            engine,
+            now,
+            WalletSweepConfig().max_failure_share,
+            polymarket.hot_verify_rate,
+        )
+        runtime.pending, runtime.pending_api, runtime.last_report = (
+            HotCycleStats(),
+            ApiStats(),
+            time.monotonic(),
+        )
     if runtime.last_freshness_check is None or now - runtime.last_freshness_check >= FRESHNESS_CHECK_EVERY:
         runtime.last_freshness_check = now
         if not any(
             isinstance(e, dg.AssetCheckEvaluation) and e.check_name == "hot_wallets_fresh" for e in events
         ):
-            events.append(checks.hot_freshness(engine, now))
+            events.append(checks.hot_freshness(engine, now, polymarket.hot_verify_rate))
 
     run_requests = []
     if gap and not active_run_ids(context.instance, hot_wallets_job.name):
