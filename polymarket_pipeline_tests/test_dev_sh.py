@@ -65,7 +65,8 @@ class DevRun:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def start(self, **env: str) -> None:
-        base = {k: v for k, v in os.environ.items() if k not in env_names().values() and k != "DAGSTER_HOME"}
+        ours = {*env_names().values(), "POLYMARKET_ENV_FILE"}  # DAGSTER_HOME is one of the settings
+        base = {k: v for k, v in os.environ.items() if k not in ours}
         base.update(
             POLYMARKET_VENV=str(Path(sys.executable).parent.parent),  # bootstrap finds it installed
             POLYMARKET_DATA_DIR=str(self.data),
