@@ -37,10 +37,15 @@ def polymarket_api_from_settings(settings: Settings) -> PolymarketApiResource:
     )
 
 
+SECRET_VARIABLES = ("POLYMARKET_DATABASE_URL",)
+"""The only variables a run worker must have (the launcher forwards them); spelled out for greps."""
+assert SECRET_VARIABLES == (DATABASE_URL_VARIABLE,)
+
+
 def database_from_settings() -> DatabaseResource:
     """An ``EnvVar`` when the URL is exported (a secret stays out of the definitions), else empty."""
-    if is_exported(DATABASE_URL_VARIABLE):
-        return DatabaseResource(url=dg.EnvVar(DATABASE_URL_VARIABLE))
+    if is_exported("POLYMARKET_DATABASE_URL"):
+        return DatabaseResource(url=dg.EnvVar("POLYMARKET_DATABASE_URL"))
     return DatabaseResource(url="")
 
 
