@@ -1,35 +1,107 @@
-"""The ``polymarket-pipeline`` command: schema, wallet registry, integrations and the simulator.
+"""The ``polymarket-pipeline`` command: schema, wallet registry, integrations, settings, simulator.
 
-Every command validates its input before it touches the database, and reports a problem as one
-line on stderr with a non-zero exit, so a typo never writes half a change.
+Every command validates its input before it touches the database and reports a problem as one
+``error: …`` line on stderr: exit status 2 for bad input (arguments, settings, a database URL
+this code cannot use, a database migrated by a newer release), 1 for operational failures (the
+database unreachable or not migrated, an unknown user or wallet, a failed run). A typo never
+writes half a change.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
+import logging
+import os
 import sys
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
-from typing import Any, NoReturn, TypeVar
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from polymarket_pipeline import config
 from polymarket_pipeline.db import migrate, wallets
 from polymarket_pipeline.db.engine import DatabaseConfigError, create_db_engine, reading
 from polymarket_pipeline.domain.addresses import InvalidAddressError, normalize_address
+from polymarket_pipeline.settings import (
+    DATABASE_URL_VARIABLE,
+    DatabaseUrlError,
+    Settings,
+    SettingsError,
+    field_for_env_name,
+    load_settings,
+    mask_database_url,
+    parse_database_url,
+    settings_lines,
+)
 
-F = TypeVar("F", bound=Callable[..., Any])
+if TYPE_CHECKING:
+    import dagster as dg
+
+    from polymarket_pipeline.simulator.model import SimulatorConfig
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
+KNOWN_CHAINS = ("polygon",)
+"""Chains a wallet link may name (the integrations sync reads Polymarket, which runs on Polygon)."""
+
+BAD_INPUT: tuple[type[Exception], ...] = (SettingsError, DatabaseConfigError, migrate.SchemaTooNewError)
+"""Errors that mean the user must change what they gave us (exit 2)."""
+OPERATIONAL: tuple[type[Exception], ...] = (migrate.SchemaNotCurrentError, wallets.RegistryError)
+"""Errors about the state of the world (exit 1)."""
+
 
 def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
-    click.echo(f"error: {message}", err=True)
+    """One ``error:`` line on stderr, then exit; multi-line messages are folded into that line."""
+    line = " ".join(part.strip() for part in message.strip().splitlines() if part.strip())
+    click.echo(f"error: {line}", err=True)
     sys.exit(code)
+
+
+class _Cli(click.Group):
+    """A group whose every failure is one ``error:`` line (also under click's CliRunner)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            return super().main(*args, **kwargs)
+        except click.UsageError as exc:
+            hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
+            fail(exc.format_message() + hint, EXIT_USAGE)
+        except click.ClickException as exc:
+            fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            fail("aborted", EXIT_FAILURE)
+        except BAD_INPUT as exc:
+            prefix = "invalid setting: " if isinstance(exc, SettingsError) else ""
+            fail(f"{prefix}{exc}", EXIT_USAGE)
+        except OPERATIONAL as exc:
+            fail(str(exc), EXIT_FAILURE)
+
+
+class _State:
+    """What the group options resolve to; settings load lazily so ``simulate`` needs none."""
+
+    def __init__(self, database_url: str | None) -> None:
+        self._database_url = database_url
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings()
+        return self._settings
+
+    @property
+    def database_url(self) -> str:
+        if self._database_url is not None:
+            return self._database_url
+        return self.settings.app_database_url
 
 
 def _address(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
@@ -39,67 +111,83 @@ def _address(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
         raise click.BadParameter(str(exc)) from None
 
 
-def _user_id(_ctx: click.Context, _param: click.Parameter, value: str) -> str:
+def _user_id(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
     value = value.strip()
     if not value or len(value) > 255:
         raise click.BadParameter("user id must be 1 to 255 characters")
     return value
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
+def _database_url_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:
+        try:
+            parse_database_url(value)
+        except DatabaseUrlError as exc:
+            raise click.BadParameter(f"the database URL {exc}") from None
+    return value
 
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<invalid URL>"
+
+CHAIN = click.Choice(KNOWN_CHAINS, case_sensitive=False)
 
 
 @contextmanager
-def _database(ctx: click.Context, *, require_schema: bool = True) -> Iterator[Engine]:
-    url: str = ctx.obj["database_url"]
-    try:
-        engine = create_db_engine(url)
-    except DatabaseConfigError as exc:
-        fail(str(exc))
+def _database(state: _State, *, require_schema: bool = True) -> Iterator[Engine]:
+    """An engine on the application database; connection failures become one line naming it."""
+    url = state.database_url
+    engine = create_db_engine(url)
     try:
         if require_schema:
             migrate.ensure_current(engine)
         yield engine
-    except migrate.SchemaNotCurrentError as exc:
-        fail(str(exc))
     except OperationalError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        fail(f"cannot use the application database {_safe_url(url)}: {reason}")
+        fail(f"cannot use the application database {mask_database_url(url)}: {reason}")
     except SQLAlchemyError as exc:
-        fail(f"database error on {_safe_url(url)}: {type(exc).__name__}")
+        fail(f"database error on {mask_database_url(url)}: {type(exc).__name__}")
     finally:
         engine.dispose()
 
 
 @contextmanager
-def _transaction(ctx: click.Context) -> Iterator[Connection]:
-    with _database(ctx) as engine, engine.begin() as connection:
-        try:
-            yield connection
-        except wallets.RegistryError as exc:
-            connection.rollback()
-            fail(str(exc))
+def _transaction(state: _State) -> Iterator[Connection]:
+    """One transaction: a registry error inside it rolls everything back."""
+    with _database(state) as engine, engine.begin() as connection:
+        yield connection
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=_Cli, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--database-url",
-    envvar="POLYMARKET_DATABASE_URL",
     default=None,
-    show_envvar=True,
-    help="Application database (default: a SQLite file in ./data).",
+    callback=_database_url_option,
+    help=f"Application database (default: the settings: {DATABASE_URL_VARIABLE}, .env, else a SQLite "
+    "file in the data folder).",
 )
 @click.pass_context
 def cli(ctx: click.Context, database_url: str | None) -> None:
     """Keep Polymarket traders' trades and positions, and users' linked wallets, up to date."""
-    ctx.ensure_object(dict)
-    ctx.obj["database_url"] = database_url or config.default_database_url()
+    ctx.obj = _State(database_url)
+
+
+# --- settings ---------------------------------------------------------------------------------
+@cli.command("settings")
+@click.argument("names", nargs=-1)
+@click.option("--show-secrets", is_flag=True, help="Print the database URL with its password.")
+@click.pass_obj
+def settings_command(state: _State, names: tuple[str, ...], show_secrets: bool) -> None:
+    """Print the settings in effect as NAME=value lines (all, or the NAMES given).
+
+    Values come from the environment, then .env (POLYMARKET_ENV_FILE names another file; empty:
+    none), then the defaults. The output is valid shell and .env syntax.
+    """
+    try:
+        fields = [field_for_env_name(name) for name in names] or None
+    except SettingsError as exc:
+        raise click.BadParameter(str(exc), param_hint="NAMES") from None
+    for line in settings_lines(state.settings, fields=fields, reveal=show_secrets):
+        click.echo(line)
 
 
 # --- db ---------------------------------------------------------------------------------------
@@ -109,10 +197,10 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.pass_context
-def db_upgrade(ctx: click.Context) -> None:
+@click.pass_obj
+def db_upgrade(state: _State) -> None:
     """Create or migrate the application schema (idempotent)."""
-    with _database(ctx, require_schema=False) as engine:
+    with _database(state, require_schema=False) as engine:
         before = migrate.current_revision(engine)
         migrate.upgrade(engine)
         after = migrate.current_revision(engine)
@@ -123,10 +211,10 @@ def db_upgrade(ctx: click.Context) -> None:
 
 
 @db.command("current")
-@click.pass_context
-def db_current(ctx: click.Context) -> None:
+@click.pass_obj
+def db_current(state: _State) -> None:
     """Print the schema revision and the revision this code expects."""
-    with _database(ctx, require_schema=False) as engine:
+    with _database(state, require_schema=False) as engine:
         click.echo(f"current: {migrate.current_revision(engine) or '(empty)'}")
         click.echo(f"head:    {migrate.head_revision()}")
 
@@ -140,29 +228,29 @@ def wallets_group() -> None:
 @wallets_group.command("add")
 @click.argument("address", callback=_address)
 @click.option("--hot/--no-hot", default=None, help="Pin as hot (polled every few seconds), or unpin.")
-@click.pass_context
-def wallets_add(ctx: click.Context, address: str, hot: bool | None) -> None:
+@click.pass_obj
+def wallets_add(state: _State, address: str, hot: bool | None) -> None:
     """Register (or reactivate) a wallet."""
-    with _transaction(ctx) as connection:
+    with _transaction(state) as connection:
         wallets.register_wallets(connection, [address], hot=hot)
     click.echo(f"registered {address}" + (" (hot)" if hot else ""))
 
 
 @wallets_group.command("remove")
 @click.argument("address", callback=_address)
-@click.pass_context
-def wallets_remove(ctx: click.Context, address: str) -> None:
+@click.pass_obj
+def wallets_remove(state: _State, address: str) -> None:
     """Stop polling a wallet; its stored history is kept."""
-    with _transaction(ctx) as connection:
+    with _transaction(state) as connection:
         wallets.deactivate_wallet(connection, address)
     click.echo(f"deactivated {address}")
 
 
 @wallets_group.command("list")
-@click.pass_context
-def wallets_list(ctx: click.Context) -> None:
+@click.pass_obj
+def wallets_list(state: _State) -> None:
     """List registered wallets with their tier and polling state."""
-    with _database(ctx) as engine, reading(engine) as connection:
+    with _database(state) as engine, reading(engine) as connection:
         rows = wallets.list_wallets(connection)
     click.echo(f"{'address':42}  {'tier':8}  {'followers':>9}  {'last trade':25}  {'last polled':25}  error")
     for row in rows:
@@ -173,7 +261,13 @@ def wallets_list(ctx: click.Context) -> None:
 
 
 def _fmt(value: object) -> str:
+    if isinstance(value, datetime):
+        value = value.replace(microsecond=0)
     return "-" if value is None else str(value)
+
+
+def _user_width(user_ids: Sequence[str]) -> int:
+    return max([len("user"), *map(len, user_ids)])
 
 
 # --- follows ----------------------------------------------------------------------------------
@@ -185,10 +279,10 @@ def follows_group() -> None:
 @follows_group.command("add")
 @click.argument("user_id", callback=_user_id)
 @click.argument("address", callback=_address)
-@click.pass_context
-def follows_add(ctx: click.Context, user_id: str, address: str) -> None:
+@click.pass_obj
+def follows_add(state: _State, user_id: str, address: str) -> None:
     """USER_ID follows ADDRESS (registers the wallet too)."""
-    with _transaction(ctx) as connection:
+    with _transaction(state) as connection:
         wallets.add_follow(connection, user_id, address)
     click.echo(f"{user_id} follows {address}")
 
@@ -196,12 +290,28 @@ def follows_add(ctx: click.Context, user_id: str, address: str) -> None:
 @follows_group.command("remove")
 @click.argument("user_id", callback=_user_id)
 @click.argument("address", callback=_address)
-@click.pass_context
-def follows_remove(ctx: click.Context, user_id: str, address: str) -> None:
+@click.pass_obj
+def follows_remove(state: _State, user_id: str, address: str) -> None:
     """USER_ID stops following ADDRESS."""
-    with _transaction(ctx) as connection:
+    with _transaction(state) as connection:
         wallets.remove_follow(connection, user_id, address)
     click.echo(f"{user_id} no longer follows {address}")
+
+
+@follows_group.command("list")
+@click.argument("user_id", required=False, callback=_user_id)
+@click.pass_obj
+def follows_list(state: _State, user_id: str | None) -> None:
+    """List who follows which wallet (all users, or USER_ID's follows)."""
+    with _database(state) as engine, reading(engine) as connection:
+        rows = wallets.list_follows(connection, user_id)
+    if user_id is not None and not rows:
+        raise wallets.RegistryError(f"user {user_id!r} follows no wallets")
+    width = _user_width([row.user_id for row in rows])
+    click.echo(f"{'user':{width}}  {'wallet':42}  {'tier':8}  followed since")
+    for row in rows:
+        tier = "hot" if row.is_active else "inactive"
+        click.echo(f"{row.user_id:{width}}  {row.wallet_address:42}  {tier:8}  {_fmt(row.followed_at)}")
 
 
 # --- links ------------------------------------------------------------------------------------
@@ -213,38 +323,77 @@ def links_group() -> None:
 @links_group.command("add")
 @click.argument("user_id", callback=_user_id)
 @click.argument("address", callback=_address)
-@click.option("--chain", default="polygon", show_default=True)
-@click.pass_context
-def links_add(ctx: click.Context, user_id: str, address: str, chain: str) -> None:
+@click.option("--chain", type=CHAIN, default="polygon", show_default=True)
+@click.pass_obj
+def links_add(state: _State, user_id: str, address: str, chain: str) -> None:
     """Link ADDRESS to USER_ID."""
-    with _transaction(ctx) as connection:
+    with _transaction(state) as connection:
         created = wallets.add_link(connection, user_id, address, chain)
-    click.echo(f"linked {address} to {user_id}" if created else f"{address} was already linked to {user_id}")
+    click.echo(
+        f"linked {address} ({chain}) to {user_id}"
+        if created
+        else f"{address} ({chain}) was already linked to {user_id}"
+    )
 
 
 @links_group.command("remove")
 @click.argument("user_id", callback=_user_id)
 @click.argument("address", callback=_address)
-@click.option("--chain", default=None, help="Only the link on this chain (default: any chain).")
-@click.pass_context
-def links_remove(ctx: click.Context, user_id: str, address: str, chain: str | None) -> None:
+@click.option("--chain", type=CHAIN, default=None, help="Only the link on this chain (default: any chain).")
+@click.pass_obj
+def links_remove(state: _State, user_id: str, address: str, chain: str | None) -> None:
     """Unlink ADDRESS from USER_ID."""
-    with _transaction(ctx) as connection:
+    with _transaction(state) as connection:
         wallets.remove_link(connection, user_id, address, chain)
     click.echo(f"unlinked {address} from {user_id}")
 
 
 @links_group.command("list")
-@click.pass_context
-def links_list(ctx: click.Context) -> None:
-    """List users and their linked wallets."""
-    with _database(ctx) as engine, reading(engine) as connection:
-        for user_id, addresses in wallets.links_by_user(connection).items():
-            click.echo(f"{user_id}: {', '.join(addresses)}")
+@click.argument("user_id", required=False, callback=_user_id)
+@click.pass_obj
+def links_list(state: _State, user_id: str | None) -> None:
+    """List users' linked wallets with their chain (all users, or USER_ID's links)."""
+    with _database(state) as engine, reading(engine) as connection:
+        rows = wallets.list_links(connection, user_id)
+    if user_id is not None and not rows:
+        raise wallets.RegistryError(f"user {user_id!r} has no linked wallets")
+    width = _user_width([row.user_id for row in rows])
+    click.echo(f"{'user':{width}}  {'chain':8}  {'address':42}  linked since")
+    for row in rows:
+        click.echo(f"{row.user_id:{width}}  {row.chain:8}  {row.address:42}  {_fmt(row.linked_at)}")
 
 
 # --- simulator --------------------------------------------------------------------------------
-@cli.command("simulate")
+class _ArgvError(argparse.ArgumentParser):
+    """argparse reporting a problem as a click usage error (one line) instead of exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise click.UsageError(message)
+
+
+def _simulator_config(base: SimulatorConfig, extra: Sequence[str]) -> SimulatorConfig:
+    """``base`` plus the simulator options given in ``extra`` (``add_config_arguments``' flags).
+
+    The CLI names the common options itself; every other option of
+    ``python -m polymarket_pipeline.simulator`` passes through unchanged, so one the simulator
+    adds (e.g. ``--state-file``) works here without a CLI change.
+    """
+    from polymarket_pipeline.simulator.server import add_config_arguments, config_from_args
+
+    parser = _ArgvError(prog="polymarket-pipeline simulate", add_help=False)
+    add_config_arguments(parser)
+    defaults = dataclasses.asdict(config_from_args(parser.parse_args([])))
+    given = dataclasses.asdict(config_from_args(parser.parse_args(list(extra))))
+    changed = {name: value for name, value in given.items() if value != defaults[name]}
+    return dataclasses.replace(base, **changed)
+
+
+@cli.command(
+    "simulate",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    epilog="Other options of `python -m polymarket_pipeline.simulator` (e.g. --live-tps, "
+    "--v1-offset-cap, --start-time, --state-file PATH where supported) pass through.",
+)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535))
 @click.option("--seed", default=1, show_default=True, type=int)
@@ -266,7 +415,9 @@ def links_list(ctx: click.Context) -> None:
     show_default=True,
     help="Answer 429 past Polymarket's published per-10s limits.",
 )
+@click.pass_context
 def simulate(
+    ctx: click.Context,
     host: str,
     port: int,
     seed: int,
@@ -282,7 +433,7 @@ def simulate(
     from polymarket_pipeline.simulator.model import SimulatorConfig
     from polymarket_pipeline.simulator.server import export_lines, serve_forever
 
-    sim_config = SimulatorConfig(
+    base = SimulatorConfig(
         seed=seed,
         n_wallets=n_wallets,
         n_markets=n_markets,
@@ -292,6 +443,7 @@ def simulate(
         latency_ms=latency_ms,
         enforce_limits=enforce_limits,
     )
+    sim_config = _simulator_config(base, ctx.args)
 
     def on_ready(base_url: str) -> None:
         for line in export_lines(base_url):
@@ -304,6 +456,7 @@ def simulate(
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+# --- integrations -----------------------------------------------------------------------------
 def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
@@ -313,7 +466,65 @@ def _parse_date(_ctx: click.Context, _param: click.Parameter, value: str | None)
         raise click.BadParameter(f"{value!r} is not a date in YYYY-MM-DD form") from None
 
 
-# --- integrations -----------------------------------------------------------------------------
+def _sync_day(requested: date | None, settings: Settings) -> date:
+    """The day to sync: a partition that exists (from POLYMARKET_INTEGRATIONS_START to today, UTC)."""
+    today = datetime.now(UTC).date()
+    day = requested or today
+    if day > today:
+        raise click.BadParameter(
+            f"{day.isoformat()} is in the future: the latest day that can be synced is today "
+            f"({today.isoformat()}, UTC)",
+            param_hint="'--date'",
+        )
+    if day < settings.integrations_start:
+        raise click.BadParameter(
+            f"{day.isoformat()} is before the first integrations partition "
+            f"{settings.integrations_start.isoformat()} (POLYMARKET_INTEGRATIONS_START)",
+            param_hint="'--date'",
+        )
+    return day
+
+
+@contextmanager
+def _dagster_instance(settings: Settings) -> Iterator[tuple[dg.DagsterInstance, str]]:
+    """The Dagster instance at ``DAGSTER_HOME`` (environment or .env), else an ephemeral one."""
+    import dagster as dg
+
+    home = settings.dagster_home
+    if home is None:
+        with dg.DagsterInstance.ephemeral() as instance:
+            yield instance, "an ephemeral Dagster instance (no DAGSTER_HOME: the run is not kept)"
+        return
+    if not home.is_dir():
+        raise SettingsError(f"DAGSTER_HOME: {home} is not a directory")
+    os.environ["DAGSTER_HOME"] = str(home)  # DagsterInstance.get() reads it; a .env value counts too
+    with dg.DagsterInstance.get() as instance:
+        yield instance, f"the Dagster instance at {home}"
+
+
+def _first_error_line(result: Any) -> str:
+    """The failing step's error, without the exception's module path."""
+    failure = next((e for e in result.all_events if e.is_step_failure), None)
+    error = failure.step_failure_data.error if failure and failure.step_failure_data else None
+    if error is None:
+        return "the integrations run failed"
+    message = error.message.strip().splitlines()[0] if error.message.strip() else error.cls_name or ""
+    head, _, rest = message.partition(": ")
+    return rest if rest and "." in head and " " not in head else message
+
+
+def _run_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
+    """The sync's metadata as the run recorded it (what the UI shows on external_positions_raw)."""
+    from dagster._core.events import DagsterEventType
+
+    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    for record in records:
+        materialization = record.event_log_entry.asset_materialization
+        if materialization is not None and "users_succeeded" in materialization.metadata:
+            return {key: value.value for key, value in materialization.metadata.items()}
+    raise RuntimeError(f"run {run_id} succeeded but recorded no integrations summary")
+
+
 @cli.group("integrations")
 def integrations_group() -> None:
     """The daily sync of users' linked wallets into external_markets."""
@@ -322,42 +533,51 @@ def integrations_group() -> None:
 @integrations_group.command("run")
 @click.option("--date", "sync_date", callback=_parse_date, help="UTC day to sync (default: today).")
 @click.option("--force", is_flag=True, help="Re-sync users already synced that day.")
-@click.pass_context
-def integrations_run(ctx: click.Context, sync_date: date | None, force: bool) -> None:
-    """Run integrations_job once, in-process, and print its summary (exit 1 if a user failed)."""
-    import os
-    from datetime import UTC, datetime
+@click.option("--verbose", "-v", is_flag=True, help="Print the run's log on stderr.")
+@click.pass_obj
+def integrations_run(state: _State, sync_date: date | None, force: bool, verbose: bool) -> None:
+    """Run integrations_job once, in-process, and print its summary (exit 1 if a user failed).
 
-    import dagster as dg
-
+    The run is recorded in the Dagster instance at DAGSTER_HOME (from the environment or .env),
+    so the UI shows it like a scheduled one.
+    """
+    settings = state.settings
+    day = _sync_day(sync_date, settings)
+    if verbose:
+        logging.basicConfig(level=logging.INFO, stream=sys.stderr)
+    else:  # the summary reports every failed user; keep library warnings off the terminal
+        logging.getLogger().addHandler(logging.NullHandler())
+    with _database(state):  # fail early, in one line, on a missing schema or database
+        pass
+    with warnings.catch_warnings():  # Dagster's beta/preview notices are for developers, not here
+        warnings.filterwarnings("ignore", message=".*(beta|preview).*")
+        from polymarket_pipeline.definitions import build_definitions
+        from polymarket_pipeline.defs.environment import resources_from_settings
+        from polymarket_pipeline.defs.integrations.assets import integrations_job
     from polymarket_pipeline.sync.integrations import report_lines
 
-    day = (sync_date or datetime.now(UTC).date()).isoformat()
-    with _database(ctx):  # fail early, in one line, on a missing schema or database
-        pass
-    os.environ["POLYMARKET_DATABASE_URL"] = ctx.obj["database_url"]
-    from polymarket_pipeline.definitions import defs
-
-    job = defs.resolve_job_def("integrations_job")
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    with instance:
+    # The database resource reads the URL from this variable inside the run (an EnvVar), so a
+    # password never enters the run's stored config or snapshot.
+    os.environ[DATABASE_URL_VARIABLE] = state.database_url
+    job = build_definitions(resources_from_settings(settings)).resolve_job_def(integrations_job.name)
+    with _dagster_instance(settings) as (instance, where):
+        click.echo(f"integrations_job for {day.isoformat()} on {where}")
+        click.echo(f"  Data API {settings.data_api_url} ({settings.data_api_version})")
+        click.echo(f"  database {mask_database_url(state.database_url)}")
         result = job.execute_in_process(
-            partition_key=day,
-            run_config={"ops": {"integrations": {"config": {"force": force}}}},
+            partition_key=day.isoformat(),
+            run_config={
+                "ops": {"integrations": {"config": {"force": force}}},
+                "loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}},
+            },
             instance=instance,
             raise_on_error=False,
+            tags={"polymarket/launched_by": "cli"},
         )
-    if not result.success:
-        failure = next((e for e in result.all_events if e.is_step_failure), None)
-        error = failure.step_failure_data.error if failure and failure.step_failure_data else None
-        message = error.message.strip().splitlines()[0] if error else "the integrations run failed"
-        fail(message.removeprefix("dagster._core.definitions.events.Failure: "))
-    materialization = next(
-        m
-        for m in result.asset_materializations_for_node("integrations")
-        if m.asset_key == dg.AssetKey("external_positions_raw")
-    )
-    metadata: dict[str, Any] = {key: value.value for key, value in materialization.metadata.items()}
+        click.echo(f"  run {result.run_id}: {'success' if result.success else 'failure'}")
+        if not result.success:
+            fail(_first_error_line(result))
+        metadata = _run_metadata(instance, result.run_id)
     failures: dict[str, str] = dict(metadata.get("failed_users") or {})
     for line in report_lines(metadata, failures):
         click.echo(line)
@@ -366,16 +586,8 @@ def integrations_run(ctx: click.Context, sync_date: date | None, force: bool) ->
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: usage errors become one ``error:`` line and exit status 2."""
-    try:
-        cli.main(args=argv, prog_name="polymarket-pipeline", standalone_mode=False)
-    except click.UsageError as exc:
-        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx else ""
-        fail(exc.format_message() + hint, EXIT_USAGE)
-    except click.ClickException as exc:
-        fail(exc.format_message(), exc.exit_code)
-    except click.Abort:
-        fail("aborted", EXIT_FAILURE)
+    """Console entry point."""
+    cli.main(args=argv, prog_name="polymarket-pipeline")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,24 +1,39 @@
-"""Configuration read from the environment (the names are the public contract in the README)."""
+"""Deprecated shim over :mod:`polymarket_pipeline.settings`, kept for callers not yet moved.
+
+Every value comes from the settings (environment, ``.env``, defaults); nothing is read here.
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-DEFAULT_DATA_API_URL = "https://data-api.polymarket.com"
-DEFAULT_CLOB_API_URL = "https://clob.polymarket.com"
-DEFAULT_GAMMA_API_URL = "https://gamma-api.polymarket.com"
+from polymarket_pipeline.settings import (
+    DEFAULT_CLOB_API_URL,
+    DEFAULT_DATA_API_URL,
+    DEFAULT_GAMMA_API_URL,
+    load_settings,
+)
+
+__all__ = [
+    "DEFAULT_CLOB_API_URL",
+    "DEFAULT_DATA_API_URL",
+    "DEFAULT_GAMMA_API_URL",
+    "data_dir",
+    "database_url",
+    "default_database_url",
+]
 
 
 def data_dir() -> Path:
-    """The project's local data folder (``POLYMARKET_DATA_DIR``, default ``./data``)."""
-    return Path(os.environ.get("POLYMARKET_DATA_DIR") or Path.cwd() / "data")
-
-
-def default_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'polymarket.sqlite'}"
+    """The local data folder (``POLYMARKET_DATA_DIR``, default ``./data``)."""
+    return load_settings().data_dir
 
 
 def database_url() -> str:
-    """``POLYMARKET_DATABASE_URL`` or the SQLite file in the local data folder."""
-    return os.environ.get("POLYMARKET_DATABASE_URL") or default_database_url()
+    """The application database URL in effect (``POLYMARKET_DATABASE_URL``, ``.env`` or the default)."""
+    return load_settings().app_database_url
+
+
+def default_database_url() -> str:
+    """What an unconfigured ``DatabaseResource`` uses: the URL the settings resolve where it runs."""
+    return load_settings().app_database_url

@@ -17,6 +17,10 @@ from sqlalchemy.engine import Engine
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import upgrade
 
+# The settings never read a developer's .env (scripts/dev.sh writes one into the project root,
+# where the suite runs); tests that exercise .env point POLYMARKET_ENV_FILE elsewhere themselves.
+os.environ["POLYMARKET_ENV_FILE"] = ""
+
 PG_ADMIN_URL = os.environ.get(
     "POLYMARKET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )

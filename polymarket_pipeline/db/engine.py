@@ -5,6 +5,13 @@ so it runs in WAL mode with a busy timeout, and a write transaction (``engine.be
 write lock when it begins, instead of failing when its first read later tries to write. Reads go
 through :func:`reading`, whose transactions begin deferred: in WAL mode they neither wait for a
 writer nor block one.
+
+Every wait is bounded. On PostgreSQL each connection starts with ``statement_timeout`` and
+``lock_timeout`` (settings ``POLYMARKET_DATABASE_STATEMENT_TIMEOUT_MS``, default 60 s, and
+``POLYMARKET_DATABASE_LOCK_TIMEOUT_MS``, default 10 s), so a runaway query or a transaction
+queued behind a stuck lock fails with an error instead of holding a run forever. SQLite has no
+statement timeout and only one lock, the database's write lock: the busy timeout (30 s) bounds
+every wait for it, after which the statement fails with ``database is locked``.
 """
 
 from __future__ import annotations
@@ -13,30 +20,45 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.engine import Connection, Engine
+
+from polymarket_pipeline.settings import DatabaseUrlError, load_settings, parse_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 class DatabaseConfigError(ValueError):
-    """The database URL cannot be used."""
+    """The database URL cannot be used (malformed or an unsupported driver); bad input, not an outage."""
 
 
-def create_db_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``)."""
+def create_db_engine(
+    url: str,
+    *,
+    statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """Create an engine for ``url`` (``sqlite:///…`` or ``postgresql+psycopg://…``).
+
+    The PostgreSQL timeouts default to the settings; 0 disables one.
+    """
     try:
-        parsed = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError with the URL in it; keep it out
-        raise DatabaseConfigError("POLYMARKET_DATABASE_URL is not a valid SQLAlchemy URL") from exc
+        parsed = parse_database_url(url)
+    except DatabaseUrlError as exc:
+        raise DatabaseConfigError(f"the database URL {exc}") from None
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, **kwargs)
-    if parsed.get_backend_name() == "postgresql":
-        if parsed.drivername == "postgresql":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
-    raise DatabaseConfigError(
-        f"unsupported database backend {parsed.get_backend_name()!r}: use sqlite or postgresql"
-    )
+    if statement_timeout_ms is None or lock_timeout_ms is None:
+        settings = load_settings()
+        if statement_timeout_ms is None:
+            statement_timeout_ms = settings.database_statement_timeout_ms
+        if lock_timeout_ms is None:
+            lock_timeout_ms = settings.database_lock_timeout_ms
+    connect_args = dict(kwargs.pop("connect_args", {}))
+    options = f"-c statement_timeout={int(statement_timeout_ms)} -c lock_timeout={int(lock_timeout_ms)}"
+    given = connect_args.get("options") or parsed.query.get("options")
+    connect_args["options"] = f"{given} {options}" if isinstance(given, str) and given else options
+    return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def _sqlite_engine(url: str, database: str | None, **kwargs: Any) -> Engine:

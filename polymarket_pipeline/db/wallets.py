@@ -173,3 +173,41 @@ def links_by_user(connection: Connection) -> dict[str, list[str]]:
         if address not in addresses:
             addresses.append(address)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class FollowRow:
+    user_id: str
+    wallet_address: str
+    followed_at: datetime | None
+    is_active: bool
+
+
+def list_follows(connection: Connection, user_id: str | None = None) -> list[FollowRow]:
+    """Follows (all, or one user's), with whether the followed wallet is still polled."""
+    stmt = (
+        select(_follows.c.user_id, _follows.c.wallet_address, _follows.c.created_at, _state.c.is_active)
+        .join(_state, _state.c.wallet_address == _follows.c.wallet_address, isouter=True)
+        .order_by(_follows.c.user_id, _follows.c.wallet_address)
+    )
+    if user_id is not None:
+        stmt = stmt.where(_follows.c.user_id == user_id)
+    return [FollowRow(u, w, created, bool(active)) for u, w, created, active in connection.execute(stmt)]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    user_id: str
+    chain: str
+    address: str
+    linked_at: datetime | None
+
+
+def list_links(connection: Connection, user_id: str | None = None) -> list[LinkRow]:
+    """Wallet links (all, or one user's), each with its chain."""
+    stmt = select(_links.c.user_id, _links.c.chain, _links.c.address, _links.c.created_at).order_by(
+        _links.c.user_id, _links.c.chain, _links.c.address
+    )
+    if user_id is not None:
+        stmt = stmt.where(_links.c.user_id == user_id)
+    return [LinkRow(*row) for row in connection.execute(stmt)]

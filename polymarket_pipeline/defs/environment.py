@@ -1,40 +1,59 @@
-"""Resources wired to the environment variables of the public contract."""
+"""The resources, built from the settings where the code loads (code server, run worker, CLI).
+
+Optional settings (API URLs, version, rate limits) become plain values: each process that loads
+the code reads its own environment and ``.env``, so a run launcher never has to forward them
+(with ``dg.EnvVar`` every variable set in the code server became *required* in the run worker).
+Only the database URL stays an ``EnvVar``, because it may carry a password: Dagster then stores
+and shows the variable's *name* (``{"env": "POLYMARKET_DATABASE_URL"}``) in the job snapshot,
+launchpad and run config, and resolves the value inside the run, so the password never enters
+the definitions. When the variable is not exported (the default SQLite file, or a URL that only a
+``.env`` file holds) the resource gets an empty URL and resolves it from the settings inside the
+run, again without baking it in.
+"""
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
 
-from polymarket_pipeline import config
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.settings import DATABASE_URL_VARIABLE, Settings, is_exported, load_settings
 
 
-def _str(name: str, default: str) -> str | dg.EnvVar:
-    """An ``EnvVar`` when the variable is set (resolved where the run executes), else the default."""
-    return dg.EnvVar(name) if os.environ.get(name) else default
+def _number(value: float) -> str:
+    """The resource takes rate limits as strings (EnvVar could only type str and int)."""
+    return format(value, "g")
 
 
-def _int(name: str, default: int) -> int | dg.EnvVar:
-    return dg.EnvVar.int(name) if os.environ.get(name) else default
-
-
-def polymarket_api_from_env() -> PolymarketApiResource:
+def polymarket_api_from_settings(settings: Settings) -> PolymarketApiResource:
     return PolymarketApiResource(
-        data_api_url=_str("POLYMARKET_DATA_API_URL", config.DEFAULT_DATA_API_URL),
-        clob_api_url=_str("POLYMARKET_CLOB_API_URL", config.DEFAULT_CLOB_API_URL),
-        gamma_api_url=_str("POLYMARKET_GAMMA_API_URL", config.DEFAULT_GAMMA_API_URL),
-        data_api_version=_str("POLYMARKET_DATA_API_VERSION", "v2"),
-        hot_rate_limit=_str("POLYMARKET_HOT_RATE_LIMIT", "10"),
-        hot_burst=_int("POLYMARKET_HOT_BURST", 20),  # type: ignore[arg-type]  # EnvVar resolves at run time
-        cold_rate_limit=_str("POLYMARKET_COLD_RATE_LIMIT", "5"),
-        cold_burst=_int("POLYMARKET_COLD_BURST", 10),  # type: ignore[arg-type]
+        data_api_url=settings.data_api_url,
+        clob_api_url=settings.clob_api_url,
+        gamma_api_url=settings.gamma_api_url,
+        data_api_version=settings.data_api_version,
+        hot_rate_limit=_number(settings.hot_rate_limit),
+        hot_burst=settings.hot_burst,
+        cold_rate_limit=_number(settings.cold_rate_limit),
+        cold_burst=settings.cold_burst,
     )
 
 
-def database_from_env() -> DatabaseResource:
-    return DatabaseResource(url=_str("POLYMARKET_DATABASE_URL", ""))
+SECRET_VARIABLES = ("POLYMARKET_DATABASE_URL",)
+"""The only variables a run worker must have (the launcher forwards them); spelled out for greps."""
+assert SECRET_VARIABLES == (DATABASE_URL_VARIABLE,)
+
+
+def database_from_settings() -> DatabaseResource:
+    """An ``EnvVar`` when the URL is exported (a secret stays out of the definitions), else empty."""
+    if is_exported("POLYMARKET_DATABASE_URL"):
+        return DatabaseResource(url=dg.EnvVar("POLYMARKET_DATABASE_URL"))
+    return DatabaseResource(url="")
+
+
+def resources_from_settings(settings: Settings | None = None) -> dict[str, object]:
+    settings = settings or load_settings()
+    return {"polymarket": polymarket_api_from_settings(settings), "database": database_from_settings()}
 
 
 def resources_from_env() -> dict[str, object]:
-    return {"polymarket": polymarket_api_from_env(), "database": database_from_env()}
+    """The code location's resources (``definitions.py`` calls this at import)."""
+    return resources_from_settings(load_settings())

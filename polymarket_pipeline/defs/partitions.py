@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import dagster as dg
 
-HISTORY_START = os.environ.get("POLYMARKET_HISTORY_START", "2020-06-01")
+from polymarket_pipeline.settings import load_settings
+
+HISTORY_START = load_settings().history_start.isoformat()
 """First trade day offered for backfills (Polymarket opened in mid-2020)."""
 
 trade_days = dg.DailyPartitionsDefinition(

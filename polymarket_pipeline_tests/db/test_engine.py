@@ -64,7 +64,7 @@ def test_two_sqlite_writers_at_once_both_commit(tmp_path: Path) -> None:
     check.dispose()
 
 
-@pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url"])
+@pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url", "postgresql+asyncpg://x@y/z"])
 def test_unsupported_or_invalid_urls_are_rejected(url: str) -> None:
     with pytest.raises(DatabaseConfigError):
         create_db_engine(url)
@@ -86,3 +86,67 @@ def test_an_open_read_does_not_block_a_writer_on_sqlite(tmp_path: Path) -> None:
         assert reader.scalar(sa.text("SELECT count(*) FROM wallet_poll_state")) == 1
     reader_engine.dispose()
     writer_engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+asyncpg://app:pw-123@h/db", "'postgresql+asyncpg'"),
+        ("postgresql+psycopg2://app:pw-123@h/db", "'postgresql+psycopg2'"),
+        ("mysql://app:pw-123@h/db", "'mysql'"),
+    ],
+)
+def test_unsupported_drivers_are_named_with_the_supported_list(url: str, expected: str) -> None:
+    with pytest.raises(DatabaseConfigError) as raised:
+        create_db_engine(url)
+    message = str(raised.value)
+    assert expected in message
+    assert "sqlite://" in message
+    assert "postgresql+psycopg://" in message
+    assert "pw-123" not in message
+
+
+@pytest.mark.postgres
+def test_postgres_connections_carry_the_statement_and_lock_timeouts(pg_url: str) -> None:
+    engine = create_db_engine(pg_url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "1min"
+        assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "10s"
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_timeouts_come_from_the_settings(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POLYMARKET_DATABASE_STATEMENT_TIMEOUT_MS", "1500")
+    monkeypatch.setenv("POLYMARKET_DATABASE_LOCK_TIMEOUT_MS", "0")
+    engine = create_db_engine(pg_url)
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SHOW statement_timeout").scalar() == "1500ms"
+        assert connection.exec_driver_sql("SHOW lock_timeout").scalar() == "0"
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_runaway_statement_is_cancelled(pg_url: str) -> None:
+    engine = create_db_engine(pg_url, statement_timeout_ms=300)
+    started = time.monotonic()
+    with engine.connect() as connection, pytest.raises(sa.exc.OperationalError, match="statement timeout"):
+        connection.exec_driver_sql("SELECT pg_sleep(30)")
+    assert time.monotonic() - started < 5
+    engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_wait_for_a_held_lock_is_bounded(pg_url: str) -> None:
+    """A writer queued behind a stuck transaction fails after lock_timeout instead of hanging."""
+    holder_engine = create_db_engine(pg_url)
+    upgrade(holder_engine)
+    waiter_engine = create_db_engine(pg_url, lock_timeout_ms=300)
+    with holder_engine.begin() as holder:
+        holder.execute(sa.text("INSERT INTO wallet_poll_state (wallet_address) VALUES ('0x1')"))
+        started = time.monotonic()
+        with waiter_engine.begin() as waiter, pytest.raises(sa.exc.OperationalError, match="lock timeout"):
+            waiter.execute(sa.text("LOCK TABLE wallet_poll_state IN ACCESS EXCLUSIVE MODE"))
+        assert time.monotonic() - started < 5
+    holder_engine.dispose()
+    waiter_engine.dispose()

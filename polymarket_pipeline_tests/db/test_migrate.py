@@ -4,10 +4,12 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import (
     SchemaNotCurrentError,
+    SchemaTooNewError,
     current_revision,
     ensure_current,
     head_revision,
@@ -128,4 +130,38 @@ def test_migrations_match_the_models(db_url: str) -> None:
     upgrade(engine)
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def _stamp(engine: Engine, revision: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+
+
+def test_a_database_migrated_by_a_newer_release_is_refused_with_advice_that_works(db_url: str) -> None:
+    """'run db upgrade' was wrong advice here: Alembic cannot migrate from a revision it has no
+    script for. Both the check and the upgrade say to upgrade the code, and change nothing."""
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    _stamp(engine, "0099_from_the_future")
+    for attempt in (ensure_current, upgrade):
+        with pytest.raises(SchemaTooNewError) as raised:
+            attempt(engine)
+        message = str(raised.value)
+        assert "newer polymarket_pipeline" in message
+        assert "0099_from_the_future" in message
+        assert "upgrade the code" in message
+        assert "db upgrade" not in message
+    assert current_revision(engine) == "0099_from_the_future"
+    engine.dispose()
+
+
+def test_an_older_schema_is_upgraded(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    upgrade(engine, "0001")
+    with pytest.raises(SchemaNotCurrentError, match="db upgrade") as raised:
+        ensure_current(engine)
+    assert not isinstance(raised.value, SchemaTooNewError)
+    upgrade(engine)
+    ensure_current(engine)
     engine.dispose()

@@ -79,4 +79,5 @@ def test_materialize_from_the_cli_reads_its_configuration_from_the_environment(
         env={**env, "POLYMARKET_DATA_API_VERSION": "v3"}, cwd=tmp_path,
     )  # fmt: skip
     assert bad.returncode != 0
-    assert "POLYMARKET_DATA_API_VERSION must be v1 or v2, got 'v3'" in bad.stdout + bad.stderr
+    # refused where the code loads, naming the variable (polymarket_pipeline.settings)
+    assert "POLYMARKET_DATA_API_VERSION: must be 'v1' or 'v2' (got 'v3')" in bad.stdout + bad.stderr

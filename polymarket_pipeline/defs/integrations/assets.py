@@ -1,7 +1,6 @@
 """``external_positions_raw`` -> ``external_markets``: the daily sync of users' linked wallets."""
 
 import asyncio
-import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
@@ -13,13 +12,14 @@ from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, wallets
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.settings import load_settings
 from polymarket_pipeline.sync.integrations import IntegrationsSummary, UserResult, sync_users
 
 GROUP = "polymarket_integrations"
 KINDS = {"polymarket", "sql"}
 
 sync_days = dg.DailyPartitionsDefinition(
-    start_date=os.environ.get("POLYMARKET_INTEGRATIONS_START", "2026-01-01"), timezone="UTC", end_offset=1
+    start_date=load_settings().integrations_start.isoformat(), timezone="UTC", end_offset=1
 )
 """One partition per UTC day; only today's can be materialized (positions are served as of now)."""
 
