@@ -284,3 +284,57 @@ def test_concurrent_mutations_keep_the_books_consistent() -> None:
     truth = model.ground_truth()
     _running_sizes(truth)
     assert len({f["seq"] for f in truth["fills"]}) == len(truth["fills"])
+
+
+def test_ground_truth_exports_every_kind_of_change(model: MarketModel) -> None:
+    """The keys pipeline tests compare against; each list holds what the API serves or cannot show."""
+    truth = model.ground_truth()
+    assert set(truth) == {
+        "wallets",
+        "fills",
+        "positions",
+        "archived_positions",
+        "closes",
+        "markets",
+        "events",
+        "activity",
+        "ledger",
+        "conversions",
+        "winnerless_markets",
+        "neg_risk_markets",
+        "legacy_markets",
+        "blank_token_markets",
+    }
+    assert {a["type"] for a in truth["activity"]} == {
+        "TRADE",
+        "REDEEM",
+        "SPLIT",
+        "MERGE",
+        "CONVERSION",
+        "REWARD",
+        "MAKER_REBATE",
+        "TAKER_REBATE",
+    }
+    assert {"feed_degraded", "usdc_size", "fee", "role", "seq"} <= set(truth["fills"][0])
+    assert {"condition_id", "asset", "outcome_index", "usdc_size"} <= set(truth["activity"][0])
+    assert set(truth["closes"][0]) == {"wallet", "asset", "condition_id", "reason", "at"}
+    assert {"winner_flagged", "winnerless", "neg_risk", "legacy", "served_token_ids", "category"} <= set(
+        truth["markets"][0]
+    )
+    assert set(truth["ledger"][0]) == {
+        "wallet",
+        "asset",
+        "condition_id",
+        "delta",
+        "kind",
+        "timestamp",
+        "transaction_hash",
+        "seq",
+    }
+    assert {c["collateral"] >= 0 for c in truth["conversions"]} == {True}
+    flagged = {m["condition_id"] for m in truth["markets"] if m["closed"] and not m["winner_flagged"]}
+    assert flagged == set(truth["winnerless_markets"])
+    assert set(truth["blank_token_markets"]) <= set(truth["legacy_markets"])
+    assert {e["event_id"] for e in truth["events"]} == {
+        m["event_id"] for m in truth["markets"] if m["condition_id"] in truth["neg_risk_markets"]
+    }
