@@ -83,6 +83,15 @@ def split(world: World, wallet: str, market: SimMarket, size_u: int, ts: int, tx
     return [act]
 
 
+def mergeable_amount(world: World, wallet: str, market: SimMarket) -> int:
+    """The most a wallet can merge while leaving zero or at least one share of each outcome."""
+    held = (world.book.held(wallet, market, 0), world.book.held(wallet, market, 1))
+    amount = min(held)
+    while amount >= UNIT and any(0 < h - amount < UNIT for h in held):
+        amount -= UNIT
+    return amount if amount >= UNIT else 0
+
+
 def merge(
     world: World, wallet: str, market: SimMarket, size_u: int | None, ts: int, tx: str
 ) -> list[Activity]:

@@ -193,9 +193,9 @@ def _play(
         _ctf(world, rng, plan, arg, ts, t_end)
     elif kind == "merge":
         wallet, market = arg
-        held = min(world.book.held(wallet, market, 0), world.book.held(wallet, market, 1))
-        if not market.closed and held >= UNIT:
-            activity.merge(world, wallet, market, None, ts, new_hash(rng))
+        amount = 0 if market.closed else activity.mergeable_amount(world, wallet, market)
+        if amount:
+            activity.merge(world, wallet, market, amount, ts, new_hash(rng))
     elif kind == "convert":
         wallet, market = arg
         held = world.book.held(wallet, market, 1)
@@ -252,7 +252,5 @@ def _ctf(world: World, rng: random.Random, plan: _Schedule, wallet: str, ts: int
     market = rng.choice(open_markets)
     activity.split(world, wallet, market, rng.randint(10, 300) * UNIT, ts, new_hash(rng))
     if ts < t_end and rng.random() < 0.7:
-        later = rng.randint(ts + 1, t_end) if ts + 1 <= t_end else t_end
-        plan.push(
-            later, 4, "convert" if market.neg_risk and rng.random() < 0.6 else "merge", (wallet, market)
-        )
+        follow_up = "convert" if market.neg_risk and rng.random() < 0.6 else "merge"
+        plan.push(rng.randint(ts + 1, t_end), 4, follow_up, (wallet, market))
