@@ -129,15 +129,16 @@ def activity_row(a: Activity, prof: Profile) -> dict[str, Any]:
 def position_row(v: PositionView) -> dict[str, Any]:
     m = v.market
     i, o = v.outcome_index, v.opposite_index
+    initial, current = r6(v.initial_value), r6(v.current_value)
     return {
         "proxyWallet": v.wallet,
         "asset": m.token_ids[i],
         "conditionId": m.condition_id,
         "size": v.size,
         "avgPrice": r6(v.avg_price),
-        "initialValue": r6(v.initial_value),
-        "currentValue": r6(v.current_value),
-        "cashPnl": r6(v.cash_pnl),
+        "initialValue": initial,
+        "currentValue": current,
+        "cashPnl": r6(current - initial),  # the printed identity holds exactly, as on v2
         "percentPnl": r6(v.percent_pnl),
         "totalBought": v.total_bought,
         "realizedPnl": r6(v.realized_pnl),
