@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -152,3 +154,17 @@ def test_simulate_state_file_survives_a_process_restart(tmp_path: Path) -> None:
     with SimulatorProcess(config) as sim:
         assert fill in sim.admin.truth()["fills"]
         assert httpx.get(f"{sim.data_api_url}/positions", params={"user": wallets[0]}).json() == positions
+
+
+def test_the_command_line_names_a_bad_state_file(tmp_path: Path) -> None:
+    bad = tmp_path / "state.jsonl"
+    bad.write_text("not a journal\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "polymarket_pipeline.simulator", "--state-file", str(bad), "--wallets", "3"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {bad} is not a simulator state file (bad first line)"
