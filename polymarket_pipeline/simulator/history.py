@@ -204,8 +204,8 @@ def _play(
             activity.convert(world, wallet, [market], held, ts, new_hash(rng))
     elif kind == "reward":
         which = rng.choices(activity.CASH_TYPES, weights=(5, 3, 2))[0]
-        amount = round(rng.uniform(0.5, 500.0), rng.choice([2, 4, 6]))
-        activity.reward(world, arg, which, amount, ts, new_hash(rng))
+        cash = round(rng.uniform(0.5, 500.0), rng.choice([2, 4, 6]))
+        activity.reward(world, arg, which, cash, ts, new_hash(rng))
 
 
 def _resolve_unit(

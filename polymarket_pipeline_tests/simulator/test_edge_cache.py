@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -78,7 +79,7 @@ def test_only_configured_routes_are_cached(sim: SimulatorServer, http: httpx.Cli
 
 def test_entries_expire_and_can_be_purged(sim: SimulatorServer, http: httpx.Client) -> None:
     sim.admin.set_edge_cache(seconds=1)
-    params = {"user": sim.model.wallets[5], "limit": 3}
+    params: dict[str, Any] = {"user": sim.model.wallets[5], "limit": 3}
     assert http.get("/data/v2/trades", params=params).headers["cf-cache-status"] == "MISS"
     hit = http.get("/data/v2/trades", params=params)
     assert hit.headers["cf-cache-status"] == "HIT"
@@ -93,7 +94,7 @@ def test_entries_expire_and_can_be_purged(sim: SimulatorServer, http: httpx.Clie
 
 
 def test_hits_are_logged_and_faults_still_fire(sim: SimulatorServer, http: httpx.Client) -> None:
-    params = {"user": sim.model.wallets[6]}
+    params: dict[str, Any] = {"user": sim.model.wallets[6]}
     since = time.time()
     http.get("/data/trades", params=params)
     http.get("/data/trades", params=params)
@@ -107,7 +108,7 @@ def test_hits_are_logged_and_faults_still_fire(sim: SimulatorServer, http: httpx
 def test_cache_settings_at_start() -> None:
     config = small_config(seed=42, edge_cache_seconds=7, edge_cache_routes=("/v2/activity",))
     with SimulatorServer(config) as sim, httpx.Client(base_url=sim.base_url) as http:
-        params = {"user": sim.model.wallets[0]}
+        params: dict[str, Any] = {"user": sim.model.wallets[0]}
         assert "cf-cache-status" not in http.get("/data/v2/trades", params=params).headers
         http.get("/data/v2/activity", params=params)
         again = http.get("/data/v2/activity", params=params)
@@ -119,7 +120,7 @@ def test_cache_settings_at_start() -> None:
 
 def test_a_fast_live_tape_is_seen_only_through_moving_urls(sim: SimulatorServer, http: httpx.Client) -> None:
     """~100 rows/s, like the live all-participant tape; a poller repeating its URL sees none of it."""
-    static = {"limit": 1000, "taker_only": "false"}
+    static: dict[str, Any] = {"limit": 1000, "taker_only": "false"}
     before = http.get("/data/v2/trades", params=static).json()["data"]
     fills_before = sim.model.fill_count()
     started = time.monotonic()

@@ -121,7 +121,7 @@ def test_oversize_body_is_valid_json_of_the_right_shape(
 def test_endless_cursor_never_ends_and_never_repeats(sim: SimulatorServer, http: httpx.Client) -> None:
     wallet = _busy(sim)
     sim.faults.add(FaultRule(kind="endless_cursor", route="/v2/activity", wallet=wallet, count=1))
-    params = {"user": wallet, "limit": 5}
+    params: dict[str, Any] = {"user": wallet, "limit": 5}
     cursors: list[str] = []
     cursor: str | None = None
     for _ in range(60):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -53,7 +55,7 @@ def test_an_offset_walk_sees_a_row_twice_when_a_fill_arrives(
 ) -> None:
     """v1 pages are cut at request time from a newest-first list: a new fill shifts every offset."""
     wallet = sim.model.wallets[1]
-    params = {"user": wallet, "limit": 5, "takerOnly": "false"}
+    params: dict[str, Any] = {"user": wallet, "limit": 5, "takerOnly": "false"}
     first = http.get("/data/trades", params={**params, "offset": 0}).json()
     market = next(m for m in sim.model.markets if not m.closed)
     sim.model.inject_trade(wallet, market.token_ids[0], "BUY", 2, 0.5)
@@ -70,7 +72,7 @@ def test_v1_trades_can_repeat_one_page_past_an_offset() -> None:
     """The themis report: past offset 10,000 the same transactions came back page after page."""
     config = small_config(seed=17, v1_trades_repeat_offset=200)
     with SimulatorServer(config) as sim, httpx.Client(base_url=sim.base_url) as http:
-        params = {"limit": 100, "takerOnly": "false"}
+        params: dict[str, Any] = {"limit": 100, "takerOnly": "false"}
         at = http.get("/data/trades", params={**params, "offset": 200}).json()
         past = [http.get("/data/trades", params={**params, "offset": o}).json() for o in (300, 400, 1_000)]
         before = http.get("/data/trades", params={**params, "offset": 100}).json()
