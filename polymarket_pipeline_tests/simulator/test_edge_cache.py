@@ -78,13 +78,13 @@ def test_only_configured_routes_are_cached(sim: SimulatorServer, http: httpx.Cli
 
 
 def test_entries_expire_and_can_be_purged(sim: SimulatorServer, http: httpx.Client) -> None:
-    sim.admin.set_edge_cache(seconds=1)
+    sim.admin.set_edge_cache(seconds=2)
     params: dict[str, Any] = {"user": sim.model.wallets[5], "limit": 3}
     assert http.get("/data/v2/trades", params=params).headers["cf-cache-status"] == "MISS"
     hit = http.get("/data/v2/trades", params=params)
     assert hit.headers["cf-cache-status"] == "HIT"
-    assert hit.headers["cache-control"] == "public, max-age=1"
-    time.sleep(1.1)
+    assert hit.headers["cache-control"] == "public, max-age=2"
+    time.sleep(2.1)
     assert http.get("/data/v2/trades", params=params).headers["cf-cache-status"] == "MISS"
     sim.admin.purge_edge_cache()
     assert http.get("/data/v2/trades", params=params).headers["cf-cache-status"] == "MISS"

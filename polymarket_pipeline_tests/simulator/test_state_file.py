@@ -82,7 +82,7 @@ def test_a_restarted_simulator_serves_the_same_state(tmp_path: Path) -> None:
         before = _served(first.base_url)
         truth = first.admin.truth()
         entries = first.admin.health()["journal_entries"]
-    assert entries >= 15
+    assert entries >= 13  # one line per change above, plus the live tape's ticks
     with SimulatorServer(config) as second:
         assert second.admin.health()["journal_entries"] == entries
         assert second.model.start_time == first.model.start_time  # the clock anchor survives
