@@ -143,6 +143,7 @@ def main() -> None:
         n_markets=args.markets,
         trades_per_wallet=args.trades_per_wallet,
         latency_ms=args.latency_ms,
+        edge_cache_seconds=0,  # measure the origin: with the cache, repeated URLs would be edge hits
     )
     with SimulatorProcess(config) as sim:
         wallets = sim.admin.wallets()

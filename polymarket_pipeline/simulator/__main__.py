@@ -7,8 +7,10 @@ SimulatorProcess helper waits for them).
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
+from polymarket_pipeline.simulator.journal import StateFileError
 from polymarket_pipeline.simulator.server import (
     add_config_arguments,
     config_from_args,
@@ -29,7 +31,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         for line in export_lines(base_url):
             print(line, flush=True)
 
-    serve_forever(args.host, args.port, config_from_args(args), on_ready, log_level=args.log_level)
+    try:
+        serve_forever(args.host, args.port, config_from_args(args), on_ready, log_level=args.log_level)
+    except StateFileError as exc:  # a state file written under other options, or in use
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ from starlette.routing import Route
 
 from polymarket_pipeline.simulator.context import SimContext
 from polymarket_pipeline.simulator.faults import FaultRule
-from polymarket_pipeline.simulator.model import MakerSpec, SimMarket
+from polymarket_pipeline.simulator.markets import SimMarket
 from polymarket_pipeline.simulator.requestlog import RequestRecord
+from polymarket_pipeline.simulator.settlement import MakerSpec
 from polymarket_pipeline.simulator.web import json_response
 
 
@@ -34,11 +35,10 @@ class SimulatorAdminError(RuntimeError):
 def market_summary(m: SimMarket) -> dict[str, Any]:
     return {
         **m.truth(),
-        "event_id": m.event_id,
-        "event_slug": m.event_slug,
         "tags": list(m.tags),
         "last_prices": list(m.last_prices),
         "end_date": m.end_date,
+        "created_at": m.created_at,
     }
 
 
@@ -81,6 +81,9 @@ def admin_routes(ctx: SimContext) -> list[Route]:
                 "live_trades_per_second": model.live_trades_per_second,
                 "start_time": model.start_time,
                 "seed": ctx.config.seed,
+                "state_file": ctx.config.state_file,
+                "journal_entries": model.journal_entries,
+                "edge_cache": ctx.edge.describe(),
             }
         )
 
@@ -114,8 +117,64 @@ def admin_routes(ctx: SimContext) -> list[Route]:
 
     async def resolve(request: Request) -> Response:
         b = await _body(request)
-        model.resolve_market(request.path_params["condition_id"], int(b["winner_index"]), at=b.get("at"))
+        model.resolve_market(
+            request.path_params["condition_id"],
+            int(b["winner_index"]),
+            at=b.get("at"),
+            flag_winner=bool(b.get("flag_winner", True)),
+        )
         return json_response({"ok": True})
+
+    async def events(request: Request) -> Response:
+        with model.lock:
+            return json_response([e.truth() for e in model.events if e.neg_risk])
+
+    async def resolve_event(request: Request) -> Response:
+        b = await _body(request)
+        model.resolve_event(
+            int(request.path_params["event_id"]),
+            str(b["winner_condition_id"]),
+            at=b.get("at"),
+            flag_winner=bool(b.get("flag_winner", True)),
+        )
+        return json_response({"ok": True})
+
+    async def split(request: Request) -> Response:
+        b = await _body(request)
+        return json_response(model.split(b["wallet"], b["condition_id"], float(b["size"]), at=b.get("at")))
+
+    async def merge(request: Request) -> Response:
+        b = await _body(request)
+        size = b.get("size")
+        return json_response(
+            model.merge(b["wallet"], b["condition_id"], None if size is None else float(size), at=b.get("at"))
+        )
+
+    async def convert(request: Request) -> Response:
+        b = await _body(request)
+        return json_response(model.convert(b["wallet"], b["condition_ids"], float(b["size"]), at=b.get("at")))
+
+    async def rewards(request: Request) -> Response:
+        b = await _body(request)
+        return json_response(
+            model.reward(b["wallet"], float(b["amount"]), kind=str(b.get("kind", "REWARD")), at=b.get("at"))
+        )
+
+    async def edge_get(request: Request) -> Response:
+        return json_response(ctx.edge.describe())
+
+    async def edge_set(request: Request) -> Response:
+        b = await _body(request)
+        routes = b.get("routes")
+        if routes is not None and not isinstance(routes, list):
+            raise ValueError("routes must be a list of route templates")
+        seconds = b.get("seconds")
+        ctx.edge.configure(None if seconds is None else float(seconds), routes)
+        return json_response(ctx.edge.describe())
+
+    async def edge_purge(request: Request) -> Response:
+        ctx.edge.purge()
+        return json_response(ctx.edge.describe())
 
     async def archive(request: Request) -> Response:
         b = await _body(request)
@@ -179,6 +238,15 @@ def admin_routes(ctx: SimContext) -> list[Route]:
         ("/generate", "POST", generate),
         ("/markets/{condition_id}/resolve", "POST", resolve),
         ("/markets/{condition_id}/archive", "POST", archive),
+        ("/events", "GET", events),
+        ("/events/{event_id}/resolve", "POST", resolve_event),
+        ("/split", "POST", split),
+        ("/merge", "POST", merge),
+        ("/convert", "POST", convert),
+        ("/rewards", "POST", rewards),
+        ("/edge-cache", "GET", edge_get),
+        ("/edge-cache", "PUT", edge_set),
+        ("/edge-cache", "DELETE", edge_purge),
         ("/redeem", "POST", redeem),
         ("/close", "POST", close),
         ("/faults", "GET", faults_list),
@@ -272,8 +340,66 @@ class SimulatorAdmin:
     def generate_trades(self, n: int, timestamp: int | None = None) -> list[dict[str, Any]]:
         return list(self._call("POST", "/generate", {"n": n, "timestamp": timestamp}))
 
-    def resolve_market(self, condition_id: str, winner_index: int, at: int | None = None) -> None:
-        self._call("POST", f"/markets/{condition_id}/resolve", {"winner_index": winner_index, "at": at})
+    def resolve_market(
+        self, condition_id: str, winner_index: int, at: int | None = None, flag_winner: bool = True
+    ) -> None:
+        """Resolve a market; ``flag_winner=False`` leaves every token ``winner: false`` (prices 1/0)."""
+        body = {"winner_index": winner_index, "at": at, "flag_winner": flag_winner}
+        self._call("POST", f"/markets/{condition_id}/resolve", body)
+
+    def events(self) -> list[dict[str, Any]]:
+        """The neg-risk events: id, slug, title, neg_risk_market_id, their markets' condition ids."""
+        return list(self._call("GET", "/events"))
+
+    def resolve_event(
+        self, event_id: int, winner_condition_id: str, at: int | None = None, flag_winner: bool = True
+    ) -> None:
+        """Resolve a neg-risk event: Yes for ``winner_condition_id``, No for its other markets."""
+        body = {"winner_condition_id": winner_condition_id, "at": at, "flag_winner": flag_winner}
+        self._call("POST", f"/events/{event_id}/resolve", body)
+
+    def split(
+        self, wallet: str, condition_id: str, size: float, at: int | None = None
+    ) -> list[dict[str, Any]]:
+        """SPLIT ``size`` USDC into both outcome tokens (no trade row)."""
+        body = {"wallet": wallet, "condition_id": condition_id, "size": size, "at": at}
+        return list(self._call("POST", "/split", body))
+
+    def merge(
+        self, wallet: str, condition_id: str, size: float | None = None, at: int | None = None
+    ) -> list[dict[str, Any]]:
+        """MERGE ``size`` (None = all) of both outcome tokens back into USDC (no trade row)."""
+        body = {"wallet": wallet, "condition_id": condition_id, "size": size, "at": at}
+        return list(self._call("POST", "/merge", body))
+
+    def convert(
+        self, wallet: str, condition_ids: str | Sequence[str], size: float, at: int | None = None
+    ) -> list[dict[str, Any]]:
+        """CONVERSION of ``size`` NO tokens of each neg-risk market into YES of the event's others."""
+        ids = [condition_ids] if isinstance(condition_ids, str) else list(condition_ids)
+        body = {"wallet": wallet, "condition_ids": ids, "size": size, "at": at}
+        return list(self._call("POST", "/convert", body))
+
+    def reward(
+        self, wallet: str, amount: float, kind: str = "REWARD", at: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A REWARD, MAKER_REBATE or TAKER_REBATE activity row (no market)."""
+        body = {"wallet": wallet, "amount": amount, "kind": kind, "at": at}
+        return list(self._call("POST", "/rewards", body))
+
+    def edge_cache(self) -> dict[str, Any]:
+        """The edge cache's settings and counters (seconds, routes, entries, bytes, hits, misses)."""
+        return dict(self._call("GET", "/edge-cache"))
+
+    def set_edge_cache(
+        self, seconds: float | None = None, routes: Sequence[str] | None = None
+    ) -> dict[str, Any]:
+        """Change the cache lifetime (0 = off) and/or routes; what was stored is forgotten."""
+        body = {"seconds": seconds, "routes": None if routes is None else list(routes)}
+        return dict(self._call("PUT", "/edge-cache", body))
+
+    def purge_edge_cache(self) -> None:
+        self._call("DELETE", "/edge-cache")
 
     def archive_market(self, condition_id: str, at: int | None = None) -> None:
         self._call("POST", f"/markets/{condition_id}/archive", {"at": at})

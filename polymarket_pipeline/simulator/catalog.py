@@ -1,8 +1,14 @@
-"""Word lists and templates the market model draws from, so seeded markets read like real ones."""
+"""Word lists and templates the market model draws from, so seeded markets read like real ones.
+
+Three kinds of text: a standalone binary market (``make_market_text``), a multi-outcome (neg-risk)
+event whose members are Yes/No markets (``make_event_text``), and a 2022-23 legacy market
+(``make_legacy_text``), the only kind whose Gamma row still carries a ``category``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 import re
 from dataclasses import dataclass
@@ -89,7 +95,8 @@ _NAMES = [
 class MarketTemplate:
     """The text of one generated market: what the question, outcomes, slugs and tags look like."""
 
-    category: str
+    theme: str
+    """The subject (Sports, Politics, ...): drives tags and text, not served as Gamma ``category``."""
     question: str
     description: str
     outcomes: tuple[str, str]
@@ -227,3 +234,126 @@ def make_profile(rng: random.Random, index: int) -> Profile:
     bio = rng.choice(["", "", "gg", "full-time degen", "sports only"]) if has_name else ""
     image = f"{UPLOADS}/profile-image-{index}.png" if rng.random() < 0.4 else ""
     return Profile(name, pseudonym, bio, image, "", rng.random() < 0.05)
+
+
+_EVENT_KINDS = ("league", "election", "crypto")
+_LEGACY = [
+    ("Crypto", "Will Bitcoin close {year} above ${strike:,}?", "bitcoin", ("Crypto", "Bitcoin")),
+    (
+        "US-current-affairs",
+        "Will the US Senate pass the {bill} by {month} {year}?",
+        "senate",
+        ("Politics", "US Politics"),
+    ),
+    ("Sports", "Will the {team} win the {year} championship?", "sports", ("Sports",)),
+    (
+        "Coronavirus",
+        "Will the US report over {cases:,} COVID-19 cases on {month} 1, {year}?",
+        "covid",
+        ("Coronavirus", "Health"),
+    ),
+]
+_BILLS = ["Infrastructure Act", "Inflation Reduction Act", "CHIPS Act", "Respect for Marriage Act"]
+
+
+@dataclass(frozen=True, slots=True)
+class EventMember:
+    """One Yes/No market of a multi-outcome event."""
+
+    question: str
+    group_item_title: str
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventTemplate:
+    """A multi-outcome (neg-risk) event: one title, several mutually exclusive Yes/No markets."""
+
+    theme: str
+    title: str
+    slug: str
+    description: str
+    tags: tuple[str, ...]
+    icon: str
+    members: tuple[EventMember, ...]
+
+
+def make_event_text(rng: random.Random, end_ts: int, n: int) -> EventTemplate:
+    """Draw a multi-outcome event with ``n`` members (a league winner, an election, a price range)."""
+    day = dt.datetime.fromtimestamp(end_ts, tz=dt.UTC).date()
+    kind = rng.choice(_EVENT_KINDS)
+    if kind == "league":
+        league = rng.choice(sorted(_LEAGUES))
+        teams = rng.sample(_LEAGUES[league], min(n, len(_LEAGUES[league])))
+        title = f"{day.year} {league} Champion"
+        members = tuple(
+            EventMember(
+                f"Will the {team} win the {day.year} {league} title?",
+                team,
+                slugify(f"will-the-{team}-win-the-{day.year}-{league}-title"),
+            )
+            for team, _ in teams
+        )
+        theme, tags, icon = "Sports", ("Sports", league, "Futures"), f"{UPLOADS}/{league}-champion.png"
+    elif kind == "election":
+        office = rng.choice(_OFFICES)
+        people = rng.sample(_CANDIDATES, min(n, len(_CANDIDATES)))
+        title = f"{office} Election Winner {day.year}"
+        members = tuple(
+            EventMember(
+                f"Will {p} win the {day.year} {office}?", p, slugify(f"will-{p}-win-{office}-{day.year}")
+            )
+            for p in people
+        )
+        theme, tags, icon = "Politics", ("Politics", "Elections", "World"), f"{UPLOADS}/{slugify(office)}.png"
+    else:
+        coin, ticker, low, high = rng.choice(_COINS)
+        step = max(1, (high - low) // (n + 1))
+        bounds = [low + step * i for i in range(n + 1)]
+        when = f"{_MONTHS[day.month - 1]} {day.day}"
+        title = f"{coin} price on {when}?"
+        members = tuple(
+            EventMember(
+                f"Will the price of {coin} be between ${a:,} and ${b:,} on {when}?",
+                f"${a:,}-{b:,}",
+                slugify(f"{ticker}-price-{a}-{b}-{when}"),
+            )
+            for a, b in itertools.pairwise(bounds)
+        )
+        theme, tags, icon = "Crypto", ("Crypto", coin, "Crypto Prices"), f"{UPLOADS}/{ticker}+fullsize.png"
+    return EventTemplate(
+        theme,
+        title,
+        slugify(title),
+        f"This is a multi-outcome market on: {title} Exactly one market resolves Yes.",
+        tags,
+        icon,
+        members,
+    )
+
+
+def make_legacy_text(rng: random.Random, end_ts: int) -> tuple[MarketTemplate, str]:
+    """A 2022-23 style market and its category (legacy Gamma rows still carry one)."""
+    day = dt.datetime.fromtimestamp(end_ts, tz=dt.UTC).date()
+    category, pattern, icon, tags = rng.choice(_LEGACY)
+    question = pattern.format(
+        year=day.year,
+        strike=rng.choice([20_000, 30_000, 50_000]),
+        bill=rng.choice(_BILLS),
+        month=_MONTHS[day.month - 1],
+        team=rng.choice(_LEAGUES[rng.choice(sorted(_LEAGUES))])[0],
+        cases=rng.choice([50_000, 100_000, 250_000]),
+    )
+    slug = slugify(question)
+    text = MarketTemplate(
+        category,
+        question,
+        f"This market resolves to Yes if: {question}",
+        ("Yes", "No"),
+        slug,
+        slug,
+        question,
+        tags,
+        f"https://polymarket-upload.s3.us-east-2.amazonaws.com/{icon}.png",
+    )
+    return text, category

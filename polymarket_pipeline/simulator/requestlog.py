@@ -21,6 +21,10 @@ class RequestRecord:
     status: int = 0
     """0 while the request is still being answered (e.g. a hang fault)."""
     duration_ms: float = 0.0
+    cache: str = ""
+    """``HIT`` or ``MISS`` on edge-cached routes, else empty."""
+    fault: str = ""
+    """The fault kind applied to this request, if any."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -36,6 +40,8 @@ class RequestRecord:
             wallet=data.get("wallet"),
             status=int(data.get("status", 0)),
             duration_ms=float(data.get("duration_ms", 0.0)),
+            cache=str(data.get("cache") or ""),
+            fault=str(data.get("fault") or ""),
         )
 
 

@@ -1,4 +1,9 @@
-"""CLOB market metadata routes: the one place that tells a client a market resolved and who won."""
+"""CLOB market metadata routes: the one place that tells a client a market resolved and who won.
+
+As on the live CLOB: a resolved market keeps ``active: true``; its tokens' prices settle to 1/0,
+but most legacy (2022-23) resolutions mark no token ``winner: true``; one legacy market lists a
+token whose ``token_id`` is ``""`` (in the paged listing and by id).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from polymarket_pipeline.simulator.context import SimContext, endpoint
-from polymarket_pipeline.simulator.model import SimMarket
+from polymarket_pipeline.simulator.markets import SimMarket
 from polymarket_pipeline.simulator.web import ApiError, Query, iso_z, json_response
 
 END_CURSOR = "LTE="
@@ -19,7 +24,8 @@ END_CURSOR = "LTE="
 
 def clob_market(m: SimMarket) -> dict[str, Any]:
     """The full CLOB Market object; after resolution ``active`` stays true, ``closed`` + winner flip."""
-    sports = m.category == "Sports"
+    sports = m.theme == "Sports"
+    served = m.served_token_ids
     return {
         "enable_order_book": not m.closed,
         "active": m.active,
@@ -39,26 +45,31 @@ def clob_market(m: SimMarket) -> dict[str, Any]:
         "seconds_delay": 3 if sports else 0,
         "fpmm": "",
         "maker_base_fee": 0,
-        "taker_base_fee": 0,
+        "taker_base_fee": round(m.fee_rate * 10_000),
         "notifications_enabled": True,
         "neg_risk": m.neg_risk,
         "neg_risk_market_id": m.neg_risk_market_id,
-        "neg_risk_request_id": m.question_id if m.neg_risk else "",
+        "neg_risk_request_id": m.neg_risk_request_id,
         "icon": m.icon,
         "image": m.icon,
         "rewards": {"rates": None, "min_size": 0, "max_spread": 0},
         "is_50_50_outcome": False,
         "tokens": [
             {
-                "token_id": m.token_ids[i],
+                "token_id": served[i],
                 "outcome": m.outcomes[i],
-                "price": m.price_of(i),
-                "winner": m.closed and m.winner_index == i,
+                "price": _settled(m.price_of(i)),
+                "winner": m.closed and m.winner_flagged and m.winner_index == i,
             }
             for i in (0, 1)
         ],
         "tags": list(m.tags),
     }
+
+
+def _settled(p: float) -> float | int:
+    """Settled prices print as integers (``"price": 1``), like the live CLOB."""
+    return int(p) if p in (0.0, 1.0) else p
 
 
 def get_market(ctx: SimContext, q: Query) -> Response:

@@ -1,4 +1,8 @@
-"""Gamma ``/markets``: market metadata with Gamma's quirks (JSON-in-strings, closed=false default)."""
+"""Gamma ``/markets``: market metadata with Gamma's quirks (JSON-in-strings, closed=false default).
+
+What classifies a current market is its ``events[]`` and ``tags``; only legacy (2022-23) markets
+and events still carry ``category``, as in the recorded payloads.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from polymarket_pipeline.simulator.catalog import slugify
+from polymarket_pipeline.simulator.config import DAY
 from polymarket_pipeline.simulator.context import SimContext, endpoint
-from polymarket_pipeline.simulator.model import DAY, SimMarket
+from polymarket_pipeline.simulator.markets import SimMarket
 from polymarket_pipeline.simulator.web import (
     ApiError,
     Query,
@@ -34,8 +39,44 @@ def _price_text(p: float) -> str:
     return str(int(p)) if p in (0.0, 1.0) else repr(p)
 
 
+def tag_object(label: str) -> dict[str, Any]:
+    """A tag as Gamma serves it with ``include_tag=true`` (pscanner/event.json's shape)."""
+    ident = tag_id(label)
+    created = 1_698_960_000 + ident * 37 % 40_000_000
+    return {
+        "id": str(ident),
+        "label": label,
+        "slug": slugify(label),
+        "forceShow": False,
+        "publishedAt": gamma_timestamp(created),
+        "createdAt": iso_ms(created),
+        "updatedAt": iso_ms(created + 90 * DAY),
+        "requiresTranslation": False,
+    }
+
+
+def _event_entry(m: SimMarket) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": str(m.event_id),
+        "ticker": m.event_slug,
+        "slug": m.event_slug,
+        "title": m.event_title,
+        "active": True,
+        "closed": m.closed,
+        "archived": m.archived,
+        "negRisk": m.neg_risk,
+    }
+    if m.category is not None:  # legacy events still carry the classification
+        entry["category"] = m.category
+    return entry
+
+
 def gamma_market(m: SimMarket, include_tag: bool) -> dict[str, Any]:
-    """One Gamma Market; ``outcomes``/``outcomePrices``/``clobTokenIds`` are JSON-encoded strings."""
+    """One Gamma Market; ``outcomes``/``outcomePrices``/``clobTokenIds`` are JSON-encoded strings.
+
+    ``category`` appears on legacy markets only (current ones classify through events and tags);
+    legacy markets also have no UMA status and no ``negRisk`` key.
+    """
     p0, p1 = m.price_of(0), m.price_of(1)
     row: dict[str, Any] = {
         "id": str(m.gamma_id),
@@ -49,7 +90,6 @@ def gamma_market(m: SimMarket, include_tag: bool) -> dict[str, Any]:
         "startDateIso": date_only(m.created_at),
         "createdAt": iso_ms(m.created_at - DAY),
         "updatedAt": iso_ms(max(m.last_trade_at, m.closed_at or 0, m.archived_at or 0, m.created_at)),
-        "category": m.category,
         "description": m.description,
         "resolutionSource": "",
         "image": m.icon,
@@ -57,28 +97,26 @@ def gamma_market(m: SimMarket, include_tag: bool) -> dict[str, Any]:
         "active": m.active,
         "closed": m.closed,
         "archived": m.archived,
-        "restricted": True,
+        "restricted": not m.legacy,
         "acceptingOrders": m.accepting_orders,
-        "enableOrderBook": True,
+        "enableOrderBook": not m.legacy,
         "orderPriceMinTickSize": m.tick_size,
         "orderMinSize": m.min_order_size,
-        "negRisk": m.neg_risk,
         "outcomes": json.dumps(list(m.outcomes)),
         "outcomePrices": json.dumps([_price_text(p0), _price_text(p1)]),
         "clobTokenIds": json.dumps(list(m.token_ids)),
         "lastTradePrice": m.last_prices[0],
-        "events": [
-            {
-                "id": str(m.event_id),
-                "ticker": m.event_slug,
-                "slug": m.event_slug,
-                "title": m.event_title,
-                "active": True,
-                "closed": m.closed,
-                "archived": m.archived,
-            }
-        ],
+        "feesEnabled": m.fee_rate > 0,
+        "events": [_event_entry(m)],
     }
+    if m.category is not None:
+        row["category"] = m.category
+    if not m.legacy:
+        row["negRisk"] = m.neg_risk
+        row["negRiskRequestID"] = m.neg_risk_request_id
+    if m.neg_risk:
+        row["negRiskMarketID"] = m.neg_risk_market_id
+        row["groupItemTitle"] = m.group_item_title
     if not m.closed:
         spread = m.tick_size
         row.update(
@@ -104,13 +142,15 @@ def gamma_market(m: SimMarket, include_tag: bool) -> dict[str, Any]:
         )
     if m.closed and m.closed_at is not None:
         row["closedTime"] = gamma_timestamp(m.closed_at)
+    status = m.uma_resolution_status
+    if status is not None and m.closed_at is not None:
         row["umaEndDate"] = iso_z(m.closed_at)
-        row["umaResolutionStatus"] = "resolved"
+        row["umaResolutionStatus"] = status
         row["umaResolutionStatuses"] = json.dumps(["proposed", "resolved"])
     else:
         row["umaResolutionStatuses"] = "[]"
     if include_tag:
-        row["tags"] = [{"id": str(tag_id(t)), "label": t, "slug": slugify(t)} for t in m.tags]
+        row["tags"] = [tag_object(t) for t in m.tags]
     return row
 
 

@@ -231,7 +231,12 @@ def serve_forever(
 
 
 # ---------------------------------------------------------------------- command-line mapping
-_CLI_FIELDS: list[tuple[str, str, type]] = [
+def _routes(text: str) -> tuple[str, ...]:
+    """``/trades,/v2/trades`` -> a tuple of route templates ("" = none)."""
+    return tuple(r.strip() for r in text.split(",") if r.strip())
+
+
+_CLI_FIELDS: list[tuple[str, str, Callable[[str], Any]]] = [
     ("seed", "--seed", int),
     ("n_markets", "--markets", int),
     ("n_wallets", "--wallets", int),
@@ -240,16 +245,60 @@ _CLI_FIELDS: list[tuple[str, str, type]] = [
     ("live_trades_per_second", "--live-tps", float),
     ("v1_offset_cap", "--v1-offset-cap", int),
     ("v1_max_page", "--v1-max-page", int),
+    ("v1_positions_offset_cap", "--v1-positions-offset-cap", int),
+    ("v1_activity_offset_cap", "--v1-activity-offset-cap", int),
+    ("v1_trades_repeat_offset", "--v1-trades-repeat-offset", int),
     ("latency_ms", "--latency-ms", float),
     ("start_time", "--start-time", int),
+    ("legacy_markets", "--legacy-markets", int),
+    ("legacy_winnerless_fraction", "--legacy-winnerless-fraction", float),
+    ("winnerless_fraction", "--winnerless-fraction", float),
+    ("neg_risk_events", "--neg-risk-events", int),
+    ("feed_degraded_fraction", "--feed-degraded-fraction", float),
+    ("price_tail_probability", "--price-tail-probability", float),
+    ("fee_market_fraction", "--fee-market-fraction", float),
+    ("rewards_per_wallet", "--rewards-per-wallet", float),
+    ("ctf_ops_per_wallet", "--ctf-ops-per-wallet", float),
+    ("many_makers_probability", "--many-makers-probability", float),
+    ("edge_cache_seconds", "--edge-cache-seconds", float),
+    ("edge_cache_routes", "--edge-cache-routes", _routes),
+    ("state_file", "--state-file", str),
 ]
+_HELP = {
+    "seed": "seed of the generated data (same seed and start time, same data)",
+    "n_markets": "current markets (a neg-risk event among them)",
+    "n_wallets": "wallets with a generated history",
+    "history_days": "days of generated history before the start time",
+    "trades_per_wallet": "taker settlements per wallet in the history",
+    "live_trades_per_second": "live settlements per second (~3 rows each)",
+    "v1_offset_cap": "v1 /trades: offsets above this are a 400",
+    "v1_max_page": "v1 /trades: rows per page at most",
+    "v1_positions_offset_cap": "v1 /positions: offsets above this are a 400",
+    "v1_activity_offset_cap": "v1 /activity: offsets above this are a 400",
+    "v1_trades_repeat_offset": "v1 /trades repeats the page at this offset past it (0 = off)",
+    "latency_ms": "delay before every API answer",
+    "start_time": "epoch seconds where the history ends (default: now, or the state file's)",
+    "legacy_markets": "2022-23 markets (category, no UMA status, mostly no winner flag)",
+    "legacy_winnerless_fraction": "share of legacy resolutions without a winner flag",
+    "winnerless_fraction": "share of in-window resolutions without a winner flag",
+    "neg_risk_events": "multi-outcome events of 3-4 neg-risk markets",
+    "feed_degraded_fraction": "share of fills the unscoped feed serves with outcome index 999",
+    "price_tail_probability": "share of fills whose price has a float tail",
+    "fee_market_fraction": "share of markets charging a taker fee",
+    "rewards_per_wallet": "REWARD/rebate rows per wallet in the history",
+    "ctf_ops_per_wallet": "SPLIT/MERGE/CONVERSION operations per wallet in the history",
+    "many_makers_probability": "share of settlements with 4-17 maker legs",
+    "edge_cache_seconds": "how long an identical URL gets its earlier body (Cloudflare; 0 = off)",
+    "edge_cache_routes": "comma-separated Data API route templates the edge cache covers",
+    "state_file": "journal the live state here and replay it on restart (same positions, no fake closes)",
+}
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     """The simulator's config as command-line options (shared by ``-m`` and SimulatorProcess)."""
     defaults = SimulatorConfig()
     for name, flag, kind in _CLI_FIELDS:
-        parser.add_argument(flag, dest=name, type=kind, default=getattr(defaults, name))
+        parser.add_argument(flag, dest=name, type=kind, default=getattr(defaults, name), help=_HELP.get(name))
     parser.add_argument("--enforce-limits", dest="enforce_limits", action="store_true")
 
 
@@ -259,6 +308,10 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
     return SimulatorConfig(**values)
 
 
+def _argv_value(value: Any) -> str:
+    return ",".join(value) if isinstance(value, tuple) else str(value)
+
+
 def config_to_argv(config: SimulatorConfig) -> list[str]:
     """The inverse of :func:`config_from_args` (fields without a flag keep their defaults)."""
     argv: list[str] = []
@@ -266,7 +319,7 @@ def config_to_argv(config: SimulatorConfig) -> list[str]:
     for name, flag, _ in _CLI_FIELDS:
         value = getattr(config, name)
         if value is not None and value != getattr(defaults, name):
-            argv += [flag, str(value)]
+            argv += [flag, _argv_value(value)]
     if config.enforce_limits:
         argv.append("--enforce-limits")
     unsupported = [

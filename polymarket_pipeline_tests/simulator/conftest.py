@@ -22,6 +22,9 @@ def small_config(**overrides: object) -> SimulatorConfig:
         "history_days": 30,
         "trades_per_wallet": 20,
         "start_time": START,
+        # The edge cache (on by default, like the live feeds) has its own tests; elsewhere a test
+        # re-reading an identical URL after a change must see the change.
+        "edge_cache_seconds": 0.0,
     }
     values.update(overrides)
     return SimulatorConfig(**values)  # type: ignore[arg-type]

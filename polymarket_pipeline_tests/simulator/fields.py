@@ -264,6 +264,8 @@ GAMMA_MARKET_DOCUMENTED = {
     "image",
     "icon",
     "negRisk",
+    "negRiskRequestID",  # undocumented, in real rows (pscanner/market.json)
+    "negRiskMarketID",  # undocumented, in real neg-risk rows
 }
 GAMMA_MARKET_ALWAYS = {
     "id",
@@ -271,7 +273,6 @@ GAMMA_MARKET_ALWAYS = {
     "conditionId",
     "slug",
     "endDate",
-    "category",
     "active",
     "closed",
     "archived",
@@ -279,5 +280,6 @@ GAMMA_MARKET_ALWAYS = {
     "outcomes",
     "outcomePrices",
     "clobTokenIds",
-    "negRisk",
+    "events",
 }
+"""``category`` is not here: real current markets omit it (only legacy ones carry it)."""

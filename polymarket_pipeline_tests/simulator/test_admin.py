@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import httpx
 import pytest
@@ -55,25 +56,28 @@ def test_close_redeem_archive_make_positions_vanish_with_the_right_reasons(
     admin.inject_trade(redeemer, m_resolve["token_ids"][0], "BUY", 15, 0.6, makers=[maker])
     admin.inject_trade(keeper, m_resolve["token_ids"][1], "BUY", 6, 0.4, makers=[maker])
 
-    def shown(wallet: str) -> tuple[set[str], set[str]]:
+    def shown(wallet: str, market: dict[str, Any]) -> tuple[set[str], set[str]]:
+        """The wallet's visible positions in one market (a random maker may hold others)."""
+        tokens = set(market["token_ids"])
         v1 = {r["asset"] for r in http.get("/data/positions", params={"user": wallet}).json()}
         v2 = {r["token_id"] for r in http.get("/data/v2/positions", params={"user": wallet}).json()["data"]}
-        return v1, v2
+        return v1 & tokens, v2 & tokens
 
-    assert shown(closer) == ({m_close["token_ids"][1]}, {m_close["token_ids"][1]})
+    assert shown(closer, m_close) == ({m_close["token_ids"][1]}, {m_close["token_ids"][1]})
     sells = admin.close_position(closer, m_close["token_ids"][1])
     assert sells[0]["side"] == "SELL"
     assert sells[0]["size"] == 20
-    assert shown(closer) == (set(), set())
+    assert shown(closer, m_close) == (set(), set())
 
     admin.resolve_market(m_resolve["condition_id"], 0)
-    assert shown(redeemer) == ({m_resolve["token_ids"][0]}, {m_resolve["token_ids"][0]})  # still visible
+    winner = m_resolve["token_ids"][0]
+    assert shown(redeemer, m_resolve) == ({winner}, {winner})  # resolved positions stay until redeemed
     redeemed = admin.redeem(redeemer, m_resolve["condition_id"])
     assert [(r["type"], r["usdc_size"]) for r in redeemed] == [("REDEEM", 15.0)]
-    assert shown(redeemer) == (set(), set())
-    assert shown(keeper) == ({m_resolve["token_ids"][1]}, {m_resolve["token_ids"][1]})
+    assert shown(redeemer, m_resolve) == (set(), set())
+    assert shown(keeper, m_resolve) == ({m_resolve["token_ids"][1]}, {m_resolve["token_ids"][1]})
     admin.archive_market(m_resolve["condition_id"])
-    assert shown(keeper) == (set(), set())
+    assert shown(keeper, m_resolve) == (set(), set())
 
     closes = {
         (c["wallet"], c["asset"], c["reason"])

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from polymarket_pipeline.simulator.model import MarketModel, SimMarket, SimulatorConfig
+from polymarket_pipeline.simulator.positions import CLOSE_REASONS
 from polymarket_pipeline_tests.simulator.conftest import START, small_config
 
 
@@ -24,25 +25,25 @@ def _open_market(model: MarketModel) -> SimMarket:
     return next(m for m in model.markets if not m.closed)
 
 
-def _running_sizes(
-    fills: list[dict[str, Any]], activity: list[dict[str, Any]]
-) -> dict[tuple[str, str], float]:
-    """Replay fills and redeems in (timestamp, seq) order; assert no position ever goes negative or dusty."""
-    events = [
-        (f["timestamp"], f["seq"], f["wallet"], f["asset"], f["size"] if f["side"] == "BUY" else -f["size"])
-        for f in fills
-    ]
-    events += [
-        (a["timestamp"], a["seq"], a["wallet"], a["asset"], -a["size"])
-        for a in activity
-        if a["type"] == "REDEEM"
-    ]
+def _running_sizes(truth: dict[str, Any]) -> dict[tuple[str, str], float]:
+    """Replay the ledger in (timestamp, seq) order; assert no position ever goes negative or dusty.
+
+    The ledger must agree with the fills: every fill is one TRADE entry of the same size.
+    """
+    trades = Counter(
+        (f["wallet"], f["asset"], f["seq"], f["size"] if f["side"] == "BUY" else -f["size"])
+        for f in truth["fills"]
+    )
+    ledger = truth["ledger"]
+    traded = Counter((e["wallet"], e["asset"], e["seq"], e["delta"]) for e in ledger if e["kind"] == "TRADE")
+    assert traded == trades
     held: dict[tuple[str, str], float] = defaultdict(float)
-    for _, _, wallet, asset, delta in sorted(events):
-        held[(wallet, asset)] = round(held[(wallet, asset)] + delta, 2)
-        left = held[(wallet, asset)]
-        assert left >= 0, f"{wallet} went negative on {asset}"
-        assert left == 0 or left >= 1 or delta > 0, f"a sell left dust ({left}) for {wallet}"
+    for e in sorted(ledger, key=lambda e: (e["timestamp"], e["seq"])):
+        key = (e["wallet"], e["asset"])
+        held[key] = round(held[key] + e["delta"], 6)
+        left = held[key]
+        assert left >= 0, f"{e['wallet']} went negative on {e['asset']}"
+        assert left == 0 or left >= 1 or e["delta"] > 0, f"a {e['kind']} left dust ({left}) for {e['wallet']}"
     return held
 
 
@@ -54,7 +55,11 @@ def test_identifiers_look_like_polymarket(model: MarketModel) -> None:
         assert len(m.token_ids) == 2
         assert m.token_ids[0] != m.token_ids[1]
         assert all(t.isdigit() and 76 <= len(t) <= 78 for t in m.token_ids)
-        assert m.category in {"Sports", "Politics", "Crypto", "Pop Culture", "Economics", "Tech"}
+        if m.legacy:  # only legacy markets still carry a category a client can read
+            assert m.category in {"Crypto", "US-current-affairs", "Sports", "Coronavirus"}
+        else:
+            assert m.category is None
+            assert m.theme in {"Sports", "Politics", "Crypto", "Pop Culture", "Economics", "Tech"}
 
 
 def test_same_seed_same_data_and_different_seed_differs() -> None:
@@ -83,8 +88,14 @@ def test_history_has_resolutions_archives_redeems_and_closes(model: MarketModel)
     assert all(m["closed"] for m in truth["markets"] if m["archived"])
     assert all(m["winner_asset"] in m["token_ids"] for m in truth["markets"] if m["closed"])
     reasons = Counter(c["reason"] for c in truth["closes"])
-    assert set(reasons) == {"manual_close", "redeemed", "market_closed"}
-    assert all(START - 31 * 86_400 <= f["timestamp"] <= START for f in truth["fills"])
+    assert {"manual_close", "redeemed", "market_closed"} <= set(reasons) <= set(CLOSE_REASONS)
+    legacy = set(truth["legacy_markets"])
+    assert legacy
+    for f in truth["fills"]:
+        if f["condition_id"] in legacy:  # 2022-23 markets, traded long before the window
+            assert f["timestamp"] < START - 365 * 86_400
+        else:
+            assert START - 31 * 86_400 <= f["timestamp"] <= START
 
 
 def test_every_taker_row_equals_its_maker_legs(model: MarketModel) -> None:
@@ -95,9 +106,9 @@ def test_every_taker_row_equals_its_maker_legs(model: MarketModel) -> None:
         takers = [r for r in rows if r["role"] == "taker"]
         makers = [r for r in rows if r["role"] == "maker"]
         assert len(takers) == 1
-        assert 1 <= len(makers) <= 3
+        assert 1 <= len(makers) <= 17
         taker = takers[0]
-        assert round(sum(m["size"] for m in makers), 2) == taker["size"]
+        assert round(sum(m["size"] for m in makers), 6) == taker["size"]
         assert {r["timestamp"] for r in rows} == {taker["timestamp"]}
         for m in makers:
             assert m["wallet"] != taker["wallet"]
@@ -129,7 +140,7 @@ def test_identical_legs_stay_two_rows(model: MarketModel) -> None:
 
 def test_positions_never_negative_and_match_replayed_fills(model: MarketModel) -> None:
     truth = model.ground_truth()
-    held = _running_sizes(truth["fills"], truth["activity"])
+    held = _running_sizes(truth)
     shown = {(p["wallet"], p["asset"]): p["size"] for p in truth["positions"] + truth["archived_positions"]}
     assert shown == {k: v for k, v in held.items() if v > 0}
 
@@ -271,5 +282,59 @@ def test_concurrent_mutations_keep_the_books_consistent() -> None:
         t.join()
     assert not errors
     truth = model.ground_truth()
-    _running_sizes(truth["fills"], truth["activity"])
+    _running_sizes(truth)
     assert len({f["seq"] for f in truth["fills"]}) == len(truth["fills"])
+
+
+def test_ground_truth_exports_every_kind_of_change(model: MarketModel) -> None:
+    """The keys pipeline tests compare against; each list holds what the API serves or cannot show."""
+    truth = model.ground_truth()
+    assert set(truth) == {
+        "wallets",
+        "fills",
+        "positions",
+        "archived_positions",
+        "closes",
+        "markets",
+        "events",
+        "activity",
+        "ledger",
+        "conversions",
+        "winnerless_markets",
+        "neg_risk_markets",
+        "legacy_markets",
+        "blank_token_markets",
+    }
+    assert {a["type"] for a in truth["activity"]} == {
+        "TRADE",
+        "REDEEM",
+        "SPLIT",
+        "MERGE",
+        "CONVERSION",
+        "REWARD",
+        "MAKER_REBATE",
+        "TAKER_REBATE",
+    }
+    assert {"feed_degraded", "usdc_size", "fee", "role", "seq"} <= set(truth["fills"][0])
+    assert {"condition_id", "asset", "outcome_index", "usdc_size"} <= set(truth["activity"][0])
+    assert set(truth["closes"][0]) == {"wallet", "asset", "condition_id", "reason", "at"}
+    assert {"winner_flagged", "winnerless", "neg_risk", "legacy", "served_token_ids", "category"} <= set(
+        truth["markets"][0]
+    )
+    assert set(truth["ledger"][0]) == {
+        "wallet",
+        "asset",
+        "condition_id",
+        "delta",
+        "kind",
+        "timestamp",
+        "transaction_hash",
+        "seq",
+    }
+    assert {c["collateral"] >= 0 for c in truth["conversions"]} == {True}
+    flagged = {m["condition_id"] for m in truth["markets"] if m["closed"] and not m["winner_flagged"]}
+    assert flagged == set(truth["winnerless_markets"])
+    assert set(truth["blank_token_markets"]) <= set(truth["legacy_markets"])
+    assert {e["event_id"] for e in truth["events"]} == {
+        m["event_id"] for m in truth["markets"] if m["condition_id"] in truth["neg_risk_markets"]
+    }

@@ -105,19 +105,6 @@ def test_v1_feed_without_user_spans_wallets(sim: SimulatorServer, http: httpx.Cl
     assert [fill_key(r) for r in rows] == [fill_key(f) for f in newest]
 
 
-def test_unscoped_v1_feed_leaves_short_crypto_markets_unlabeled(
-    sim: SimulatorServer, http: httpx.Client
-) -> None:
-    market = next(m for m in sim.model.markets if m.outcomes == ("Up", "Down") and not m.closed)
-    wallet = sim.model.wallets[0]
-    fill = sim.model.inject_trade(wallet, market.token_ids[1], "BUY", 3, 0.5)[0]
-    newest = http.get("/data/trades", params={"limit": 1}).json()[0]
-    assert newest["transactionHash"] == fill["transaction_hash"]
-    assert (newest["outcomeIndex"], newest["eventSlug"]) == (999, "")
-    scoped = http.get("/data/trades", params={"user": wallet, "limit": 1}).json()[0]
-    assert (scoped["outcomeIndex"], scoped["eventSlug"]) == (1, market.event_slug)
-
-
 def test_unknown_v2_route_is_a_v2_404(http: httpx.Client) -> None:
     response = http.get("/data/v2/holders", params={"condition": f"0x{'1' * 64}"})
     assert response.status_code == 404
@@ -272,16 +259,13 @@ def test_required_user_and_anchor_rules(sim: SimulatorServer, http: httpx.Client
 
 # ---------------------------------------------------------------------- positions
 def _expected_sizes(sim: SimulatorServer) -> dict[tuple[str, str], float]:
-    """Replay ground-truth fills and redeems; keep what the default views should show."""
+    """Replay the ground-truth ledger (fills, redeems, splits, merges, conversions); keep what shows."""
     truth = sim.model.ground_truth()
     held: dict[tuple[str, str], float] = defaultdict(float)
-    for f in truth["fills"]:
-        held[(f["wallet"], f["asset"])] += f["size"] if f["side"] == "BUY" else -f["size"]
-    for a in truth["activity"]:
-        if a["type"] == "REDEEM":
-            held[(a["wallet"], a["asset"])] -= a["size"]
+    for e in truth["ledger"]:
+        held[(e["wallet"], e["asset"])] += e["delta"]
     archived = {t for m in truth["markets"] if m["archived"] for t in m["token_ids"]}
-    return {k: round(v, 2) for k, v in held.items() if round(v, 2) > 0 and k[1] not in archived}
+    return {k: round(v, 6) for k, v in held.items() if round(v, 6) > 0 and k[1] not in archived}
 
 
 def test_positions_match_sizes_replayed_from_fills(sim: SimulatorServer, http: httpx.Client) -> None:
@@ -407,7 +391,7 @@ def test_value_shapes(sim: SimulatorServer, http: httpx.Client) -> None:
     positions = http.get("/data/positions", params={"user": wallet, "limit": 500, "sizeThreshold": 0}).json()
     assert v1[0]["value"] == pytest.approx(sum(p["currentValue"] for p in positions), abs=1e-4)
     v2 = http.get("/data/v2/value", params={"user": wallet}).json()
-    assert v2["data"] == v1[0]
+    assert v2 == {"data": {"proxy_wallet": wallet, "value": v1[0]["value"]}}
 
 
 # ---------------------------------------------------------------------- activity
@@ -422,7 +406,7 @@ def test_activity_rows_and_redeems(sim: SimulatorServer, http: httpx.Client) -> 
     assert v1_redeems
     assert all(r["price"] == 0 and r["side"] == "" for r in v1_redeems)
     expected = [a for a in truth["activity"] if a["wallet"] == wallet]
-    assert len(v1) == len(expected)
+    assert len(v1) == len([a for a in expected if a["type"] not in ("SPLIT", "MERGE")])  # ASC only
     only = http.get("/data/activity", params={"user": wallet, "type": "REDEEM"}).json()
     assert {r["type"] for r in only} == {"REDEEM"}
     assert len(only) == len(v1_redeems)

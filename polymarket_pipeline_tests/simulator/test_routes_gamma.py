@@ -36,9 +36,17 @@ def test_closed_defaults_to_false(sim: SimulatorServer, http: httpx.Client) -> N
     assert sorted(r["conditionId"] for r in found) == sorted(ids)
     for row in found:
         assert row["closed"] is True
-        assert row["umaResolutionStatus"] == "resolved"
+        market = sim.model.market(row["conditionId"])
+        assert market is not None
+        if market.legacy:  # 2022-23 markets predate UMA statuses (nautilus legacy payloads)
+            assert "umaResolutionStatus" not in row
+            assert row["umaResolutionStatuses"] == "[]"
+        else:
+            assert row["umaResolutionStatus"] == "resolved"
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\+00", row["closedTime"])
-        assert sorted(json.loads(row["outcomePrices"])) == ["0", "1"]
+        prices = json.loads(row["outcomePrices"])
+        assert prices[market.winner_index or 0] == "1"
+        assert sorted(prices) == ["0", "1"]
     open_rows = http.get("/gamma/markets", params={"limit": 100}).json()
     assert all(r["closed"] is False for r in open_rows)
     assert len(open_rows) == len(sim.model.markets) - len(closed)
@@ -69,8 +77,8 @@ def test_tags_only_with_include_tag(sim: SimulatorServer, http: httpx.Client) ->
     market = next(m for m in sim.model.markets if not m.closed)
     row = http.get("/gamma/markets", params={"id": market.gamma_id, "include_tag": "true"}).json()[0]
     assert [t["label"] for t in row["tags"]] == list(market.tags)
-    assert all(set(t) == {"id", "label", "slug"} for t in row["tags"])
-    assert row["category"] == market.category
+    assert all({"id", "label", "slug"} <= set(t) for t in row["tags"])
+    assert "category" not in row  # current markets classify through events and tags
 
 
 def test_validation_errors_are_422(http: httpx.Client) -> None:
