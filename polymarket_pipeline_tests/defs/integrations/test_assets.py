@@ -137,7 +137,8 @@ def test_sync_sums_users_wallets_and_labels_markets(
         market = sim.model.market_for_token(key[1])[0]  # type: ignore[index]
         assert row["market_id"] == market.condition_id
         assert row["title"] == market.question
-        assert row["category"] == market.category
+        # Gamma's category where it has one (legacy markets), else the market's first tag: never empty
+        assert row["category"] == (market.category or market.tags[0])
         assert isinstance(row["tags"], list)
         assert row["tags"]
         assert row["resolved"] is bool(market.closed and market.winner_index is not None)
@@ -158,7 +159,9 @@ def test_sync_sums_users_wallets_and_labels_markets(
     assert metadata["users_failed"].value == 0
     assert metadata["wallets"].value == 6
     assert "alice" in metadata["portfolio_by_user"].value
-    assert metadata["api_requests"].value <= 3 * 6  # at most 3 requests per wallet on average
+    data_requests = [r for r in sim.log.records() if r.api == "data"]
+    assert len(data_requests) == 2 * 6  # positions and value, once per wallet
+    assert metadata["api_requests"].value >= len(data_requests)  # plus the shared market lookups
 
     markets = get_user_markets("alice", engine=engine)
     assert markets
