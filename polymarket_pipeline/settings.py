@@ -124,8 +124,15 @@ class Settings(BaseSettings):
         default=5.0, description="Cold tier and integrations requests per second."
     )
     cold_burst: Burst = Field(default=10, description="Cold tier and integrations burst.")
+    cold_shards: int = Field(
+        default=1,
+        ge=1,
+        le=256,
+        description="Runs the hourly cold sweep is split into (by wallet address); with "
+        "PostgreSQL they share one rate budget and may run in parallel containers.",
+    )
     history_start: date = Field(
-        default=date(2020, 6, 1), description="First day offered for trades_public backfills."
+        default=date(2020, 6, 1), description="First day offered for trades_history backfills."
     )
     integrations_start: date = Field(
         default=date(2026, 1, 1), description="First partition of the integrations assets."

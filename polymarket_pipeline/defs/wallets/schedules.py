@@ -6,13 +6,13 @@ run in parallel run containers, all spending from the one shared rate budget, an
 slow shard blocks no other. A shard whose previous run is still queued or running is skipped.
 """
 
-import os
 import random
 
 import dagster as dg
 
 from polymarket_pipeline.defs.wallets.config import SHARD_TAG, SWEEP_TAG
 from polymarket_pipeline.defs.wallets.jobs import cold_wallets_job, sweep_run_config
+from polymarket_pipeline.settings import load_settings
 
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -25,10 +25,8 @@ MAX_JITTER_SECONDS = 300
 
 
 def cold_shards() -> int:
-    raw = os.environ.get("POLYMARKET_COLD_SHARDS", "1").strip() or "1"
-    if not raw.isdigit() or not 1 <= int(raw) <= 256:
-        raise ValueError(f"POLYMARKET_COLD_SHARDS must be a whole number from 1 to 256, got {raw!r}")
-    return int(raw)
+    """``POLYMARKET_COLD_SHARDS``, read when the schedule is evaluated (so a change needs no reload)."""
+    return load_settings().cold_shards
 
 
 def active_run_ids(

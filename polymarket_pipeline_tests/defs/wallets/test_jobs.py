@@ -231,3 +231,43 @@ def test_a_sweep_where_every_wallet_failed_fails_the_run(
         statuses = [r[0] for r in connection.execute(sa.text("SELECT status FROM sync_runs"))]
     assert statuses == ["failed"]
     assert cold_recency(engine, datetime.now(UTC)).passed is False
+
+
+def test_sharded_cold_sweeps_cover_every_cold_wallet_once_and_a_failing_shard_blocks_no_other(
+    sim: SimulatorServer,
+    engine: Engine,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from polymarket_pipeline.domain.addresses import shard_of
+    from polymarket_pipeline.simulator.faults import FaultRule
+
+    monkeypatch.setenv("POLYMARKET_COLD_SHARDS", "3")
+    register(engine, sim.model.wallets)
+    broken_shard = shard_of(sim.model.wallets[0], 3)
+    for wallet in sim.model.wallets:
+        if shard_of(wallet, 3) == broken_shard:
+            sim.faults.add(FaultRule(kind="503", wallet=wallet))
+    schedule, context = schedule_and_context(defs, instance, "cold_wallets_schedule")
+    requests = schedule.evaluate_tick(context).run_requests
+    assert sorted(r.tags["polymarket/shard"] for r in requests) == ["0/3", "1/3", "2/3"]
+    job = defs.resolve_job_def("cold_wallets_job")
+    results = {
+        r.tags["polymarket/shard"]: job.execute_in_process(
+            instance=instance, run_config=sweep_run_config(), tags=r.tags, raise_on_error=False
+        )
+        for r in requests
+    }
+    assert not results[f"{broken_shard}/3"].success  # every wallet of that shard failed: red
+    assert all(result.success for shard, result in results.items() if shard != f"{broken_shard}/3")
+    healthy = [w for w in sim.model.wallets if shard_of(w, 3) != broken_shard]
+    truth = sim.model.ground_truth()
+    assert stored_fills(engine, healthy) == truth_fills(truth, healthy)  # each wallet once, by its shard
+
+    # while one shard's run is still active, only the others are requested
+    instance.create_run_for_job(
+        job, status=dg.DagsterRunStatus.STARTED, tags={"polymarket/sweep": "cold", "polymarket/shard": "1/3"}
+    )
+    later = schedule.evaluate_tick(schedule_and_context(defs, instance, "cold_wallets_schedule")[1])
+    assert sorted(r.tags["polymarket/shard"] for r in later.run_requests) == ["0/3", "2/3"]
