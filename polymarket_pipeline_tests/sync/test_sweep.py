@@ -7,6 +7,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -281,3 +282,38 @@ def test_a_quiet_cold_sweep_costs_one_request_per_wallet_and_a_change_triggers_v
     # nothing changed, but twelve hours later every wallet is verified again
     later = adaptive_sweep(sim, engine, wallets, now=datetime.now(UTC) + timedelta(hours=13))
     assert later.wallets_verified == len(wallets)
+
+
+@pytest.mark.postgres
+def test_a_dropped_database_connection_retries_the_wallet(
+    sim: SimulatorServer, pg_server: str, pg_url: str
+) -> None:
+    """PostgreSQL kills the sweep's connection mid-write once: the wallet is retried, none fails."""
+    from sqlalchemy import event
+
+    from polymarket_pipeline.db.engine import create_db_engine
+    from polymarket_pipeline.db.migrate import upgrade
+
+    engine = create_db_engine(pg_url)
+    upgrade(engine)
+    register(engine, sim.model.wallets)
+    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    killed: list[int] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def drop_once(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if not killed and statement.lstrip().upper().startswith("INSERT INTO TRADES_PUBLIC"):
+            pid = conn.connection.dbapi_connection.info.backend_pid
+            with admin.connect() as other:
+                other.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            killed.append(pid)
+
+    try:
+        stats = run_sweep(sim, engine, sim.model.wallets)
+        assert killed, "the connection was never dropped"
+        assert stats.wallets_failed == 0, stats.failures
+        assert stored_fills(engine) == truth_fills(sim.model.ground_truth())
+    finally:
+        event.remove(engine, "before_cursor_execute", drop_once)
+        engine.dispose()
+        admin.dispose()
