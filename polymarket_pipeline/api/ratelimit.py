@@ -10,6 +10,7 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Callable
 
 from aiolimiter import AsyncLimiter
 
@@ -57,17 +58,19 @@ class WalletCooldown:
     queue up in order, and the object can outlive clients and event loops.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if seconds < 0:
             raise ValueError(f"cooldown seconds must not be negative, got {seconds!r}")
         self.seconds = float(seconds)
+        self._clock = clock
+        """Monotonic seconds; tests pass the event loop's (fake) clock."""
         self._next_start: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def reserve(self, wallet: str, route: str) -> float:
         """Reserve the next start slot for (wallet, route); return how long to wait for it."""
         key = (wallet.lower(), route)
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             start = max(now, self._next_start.get(key, now))
             self._next_start[key] = start + self.seconds
