@@ -22,7 +22,7 @@ import logging
 import math
 import re
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -45,6 +45,7 @@ USER_AGENT = "polymarket-pipeline/0.1 (+httpx)"
 ERROR_BODY_READ_BYTES = 64 * 1024
 """Of an error response only this much is read: the message is cut to 300 characters anyway."""
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_JSON_MESSAGE = re.compile(r'^\s*\{\s*"(?:error|message|detail)"\s*:\s*"((?:[^"\\]|\\.){0,2000})')
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ class Transport:
             self.stats.record_payload_error()
             shown = escape(raw[:400].decode("utf-8", "replace"), 120)
             raise PayloadError(
-                f"undecodable body ({_content_type(response)}): {shown!r}",
+                f"undecodable body ({_content_type(response)}): '{shown}'",
                 route=route,
                 wallet=wallet,
                 retryable=True,
@@ -225,6 +226,11 @@ def _content_length(response: httpx.Response) -> int | None:
 
 async def _read(response: httpx.Response, limit: int, *, strict: bool) -> bytes:
     """The decoded body, at most ``limit`` bytes: past it, raise (``strict``) or stop reading."""
+    if response.is_stream_consumed:  # built in memory (test transports), already decoded by httpx
+        content = response.content
+        if len(content) > limit and strict:
+            raise _TooLarge()
+        return content[:limit]
     encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding in ("gzip", "x-gzip"):
         decoder: Any = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -249,7 +255,7 @@ async def _read(response: httpx.Response, limit: int, *, strict: bool) -> bytes:
         return True
 
     try:
-        async for chunk in _raw_chunks(response):
+        async for chunk in response.aiter_raw():
             if decoder is None:
                 if not take(chunk):
                     break
@@ -264,14 +270,6 @@ async def _read(response: httpx.Response, limit: int, *, strict: bool) -> bytes:
     except zlib.error as exc:
         raise _BadEncoding(f"corrupt {encoding} body: {exc}") from None
     return b"".join(chunks)
-
-
-async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    if response.is_stream_consumed:  # built in memory (test transports): nothing left to stream
-        yield response.content
-        return
-    async for chunk in response.aiter_raw():
-        yield chunk
 
 
 def _content_type(response: httpx.Response) -> str:
@@ -301,6 +299,17 @@ def _http_error(
     )
 
 
+def _json_string_prefix(encoded: str) -> str:
+    """The text of a JSON string literal's body, however it was cut (a partial escape is dropped)."""
+    for cut in range(min(len(encoded), 6) + 1):
+        try:
+            decoded: str = json.loads('"' + encoded[: len(encoded) - cut] + '"')
+        except ValueError:
+            continue
+        return decoded
+    return ""
+
+
 def _error_details(raw: bytes) -> tuple[str | None, str | None, float | None]:
     """(message, code, retry_after) from the error shapes of v1, v2, CLOB and Gamma, or HTML.
 
@@ -310,7 +319,10 @@ def _error_details(raw: bytes) -> tuple[str | None, str | None, float | None]:
     try:
         body = json.loads(text)
     except (ValueError, RecursionError):
-        title = _TITLE.search(text[:ERROR_BODY_READ_BYTES])
+        field = _JSON_MESSAGE.search(text)  # a JSON body cut at the read limit
+        if field:
+            return escape(_json_string_prefix(field.group(1)), ERROR_TEXT_LIMIT) or None, None, None
+        title = _TITLE.search(text)
         found = title.group(1) if title else text
         return (escape(" ".join(found.split()), ERROR_TEXT_LIMIT) or None), None, None
     if not isinstance(body, dict):

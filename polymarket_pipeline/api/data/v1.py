@@ -93,8 +93,7 @@ class LimitCycler:
         key = (route, wallet or "", offset)
         with self._lock:
             step = self._next.get(key)
-            if step is None:
-                step = int(time.time()) % span
+            step = (int(time.time()) if step is None else step) % span  # page sizes may differ
             if len(self._next) >= self.MAX_KEYS:
                 self._next.clear()
             self._next[key] = (step + 1) % span
