@@ -355,7 +355,7 @@ def json_list(value: Any) -> Any:
         try:
             decoded = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise _fail("json_list", "is not a JSON-encoded array ({error})", exc.msg) from None
+            raise _fail("json_list", f"is not a JSON-encoded array ({exc.msg.replace('{', '(')})", value) from None
         if not isinstance(decoded, list):
             raise _fail("json_list", "JSON-encoded value is not an array", value)
         value = decoded
