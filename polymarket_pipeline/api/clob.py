@@ -10,7 +10,6 @@ a warning and the market still parses; a market left without a usable token list
 
 from __future__ import annotations
 
-import logging
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, StrictBool
@@ -31,8 +30,6 @@ from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.api.transport import Transport
 from polymarket_pipeline.api.validation import ParseContext, Rejections, validate_object, validate_rows
 from polymarket_pipeline.domain.records import MarketResolution, MarketToken
-
-log = logging.getLogger("polymarket_pipeline.api")
 
 ROUTE = "GET /markets/{condition_id}"
 

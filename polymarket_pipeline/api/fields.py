@@ -355,7 +355,8 @@ def json_list(value: Any) -> Any:
         try:
             decoded = json.loads(value)
         except json.JSONDecodeError as exc:
-            raise _fail("json_list", f"is not a JSON-encoded array ({exc.msg.replace('{', '(')})", value) from None
+            reason = exc.msg.replace("{", "(")  # braces would be read as message placeholders
+            raise _fail("json_list", f"is not a JSON-encoded array ({reason})", value) from None
         if not isinstance(decoded, list):
             raise _fail("json_list", "JSON-encoded value is not an array", value)
         value = decoded

@@ -53,7 +53,7 @@ class TradeRow(WireModel):
     outcome_index: OutcomeIndex = None
 
     def to_record(self) -> Fill:
-        return Fill(**dict(self))
+        return Fill(**self.__dict__)
 
 
 class PositionRow(WireModel):
@@ -81,7 +81,7 @@ class PositionRow(WireModel):
     negative_risk: OptionalFlag = None
 
     def to_record(self) -> Position:
-        return Position(**dict(self))
+        return Position(**self.__dict__)
 
 
 class ActivityRow(WireModel):
@@ -108,7 +108,7 @@ class ActivityRow(WireModel):
     event_slug: Slug = None
 
     def to_record(self) -> Activity:
-        return Activity(**dict(self))
+        return Activity(**self.__dict__)
 
 
 class ValueRow(WireModel):

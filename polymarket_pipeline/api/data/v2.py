@@ -13,7 +13,6 @@ keyed on it (``max-age=300``) cannot answer with an old page.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
@@ -36,8 +35,6 @@ from polymarket_pipeline.api.validation import (
 )
 from polymarket_pipeline.domain.addresses import normalize_address
 from polymarket_pipeline.domain.records import Fill, PortfolioValue
-
-log = logging.getLogger("polymarket_pipeline.api")
 
 MAX_CURSOR_CHARS = 4096
 """A cursor is sent back in the URL: a longer one (or one with spaces or controls) is refused."""
