@@ -561,3 +561,23 @@ def test_v1_walk_keeps_a_row_served_twice_once(sim: Any, busy_wallet: str) -> No
     assert history.complete is True
     assert sum(transport.served) == len(history.fills) + 1  # one row was served twice...
     assert Counter(f.natural_key for f in history.fills) == before  # ...and is kept once; none lost
+
+
+def test_v1_activity_re_anchors_at_the_offset_cap_and_matches_v2(sim: Any, busy_wallet: str) -> None:
+    """With a small offset cap the v1 walk must move ``start`` to go on: it still reads what the
+    v2 cursor walk reads, each row once."""
+
+    async def fetch(version: str, **overrides: Any) -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version, **overrides)) as client:
+            return await client.fetch_activity_history(busy_wallet, types=["TRADE"])
+
+    v1_history = run(fetch("v1", v1_activity_offset_cap=400, v1_positions_page_size=200))
+    v2_history = run(fetch("v2"))
+    assert len(v2_history.items) >= 1500
+    assert v1_history.complete is True
+    assert Counter(a.natural_key for a in v1_history.items) == Counter(
+        a.natural_key for a in v2_history.items
+    )
+    requests = requests_for(sim, "/activity", busy_wallet)
+    assert len({r.query.get("start") for r in requests}) > 2  # re-anchored more than once
+    assert max(int(r.query["offset"]) for r in requests) <= 400
