@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import weakref
-
-from aiolimiter import AsyncLimiter
+from collections.abc import Callable
 
 
 class RateLimiter:
-    """Token bucket: ``burst`` tokens, refilled at ``rate`` per second; one token per attempt.
+    """Token bucket (GCRA): ``burst`` requests at once, then ``rate`` per second; one token per attempt.
 
-    Pass one instance to several clients to make them share one budget. aiolimiter buckets are
-    bound to an event loop, so each running loop gets its own bucket (a sensor that runs one
-    ``asyncio.run`` per tick gets a fresh, full bucket each tick, which its spacing allows).
+    Each ``acquire`` reserves the earliest conforming send time synchronously (no awaits between
+    reading and writing the state), then sleeps until it: concurrent callers queue up in order,
+    and the arithmetic is exact, so a test on a virtual clock sees exactly ``1/rate`` between
+    sends. Time is the running loop's clock (``time.monotonic`` on real loops), so one instance
+    can be shared by several clients, threads and successive event loops (a sensor running one
+    ``asyncio.run`` per tick keeps spending the same budget). A cancelled waiter's slot is not
+    given back: the bucket errs on the slow side.
     """
 
     def __init__(self, rate: float, burst: int) -> None:
@@ -27,23 +29,25 @@ class RateLimiter:
             raise ValueError(f"rate must be > 0 and burst >= 1, got rate={rate!r} burst={burst!r}")
         self.rate = float(rate)
         self.burst = int(burst)
-        self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, AsyncLimiter] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._interval = 1.0 / self.rate
+        self._tolerance = (self.burst - 1) * self._interval
+        self._tat: float | None = None
+        """Theoretical arrival time: when the bucket would next be empty (None: never used)."""
         self._lock = threading.Lock()
 
-    def _limiter(self) -> AsyncLimiter:
-        loop = asyncio.get_running_loop()
+    def reserve(self, now: float) -> float:
+        """Reserve the next send slot at or after ``now``; return how long to wait for it."""
         with self._lock:
-            limiter = self._limiters.get(loop)
-            if limiter is None:
-                limiter = AsyncLimiter(max_rate=self.burst, time_period=self.burst / self.rate)
-                self._limiters[loop] = limiter
-            return limiter
+            tat = now if self._tat is None else max(self._tat, now)
+            start = max(now, tat - self._tolerance)
+            self._tat = max(tat, start) + self._interval
+        return start - now
 
     async def acquire(self) -> None:
         """Wait until a token is available and take it."""
-        await self._limiter().acquire()
+        delay = self.reserve(asyncio.get_running_loop().time())
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self.rate!r}, burst={self.burst!r})"
@@ -57,17 +61,19 @@ class WalletCooldown:
     queue up in order, and the object can outlive clients and event loops.
     """
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
         if seconds < 0:
             raise ValueError(f"cooldown seconds must not be negative, got {seconds!r}")
         self.seconds = float(seconds)
+        self._clock = clock
+        """Monotonic seconds; tests pass the event loop's (fake) clock."""
         self._next_start: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
     def reserve(self, wallet: str, route: str) -> float:
         """Reserve the next start slot for (wallet, route); return how long to wait for it."""
         key = (wallet.lower(), route)
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
             start = max(now, self._next_start.get(key, now))
             self._next_start[key] = start + self.seconds

@@ -11,6 +11,7 @@ V1_MAX_POSITIONS_LIMIT = 500
 """v1 ``/positions`` and ``/activity`` reject ``limit`` above 500."""
 V2_MAX_LIMIT = 1000
 """v2 routes reject ``limit`` above 1000."""
+MIN_CLOCK_SKEW_ALLOWANCE = 300
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,20 @@ class ClientSettings:
     v1_positions_page_size: int = 500
     """Also the v1 ``/activity`` page size (both routes cap ``limit`` at 500)."""
     v1_offset_cap: int = 3000
-    """Observed: v1 offsets above ~3000 are rejected, so paging stops there."""
+    """v1 ``/trades``: offsets above 3,000 are rejected (observed), so paging stops there."""
+    v1_positions_offset_cap: int = 10_000
+    """v1 ``/positions``: offsets up to 10,000 (documented)."""
+    v1_activity_offset_cap: int = 5_000
+    """v1 ``/activity``: offsets above 5,000 are rejected (observed); the walk re-anchors ``start``."""
+    max_pages_per_walk: int = 200
+    """A paged walk stops after this many pages and is reported incomplete (an endless cursor)."""
+    max_response_bytes: int = 8 * 1024 * 1024
+    """A body larger than this (decoded) is aborted while it is read: a non-retryable error."""
+    clock_skew_allowance_seconds: int = 86_400
+    """Moving ``end`` bounds are now + this. The API's own default for an omitted ``end`` is
+    now + 1 day; sending it explicitly keeps the meaning and changes the URL every second, so an
+    edge cache (``max-age=300``) can never serve an old page. At least 300 s, since a bound
+    behind the server's clock would hide positions and fills."""
     gamma_batch_size: int = 50
     position_size_floor: float = 0.1
     """The same dust floor on v1 (``sizeThreshold``) and v2 (``filter_amount``)."""
@@ -60,6 +74,8 @@ class ClientSettings:
             "gamma_batch_size": self.gamma_batch_size,
             "connect_timeout_seconds": self.connect_timeout_seconds,
             "read_timeout_seconds": self.read_timeout_seconds,
+            "max_pages_per_walk": self.max_pages_per_walk,
+            "max_response_bytes": self.max_response_bytes,
         }
         for name, value in positive.items():
             if value <= 0:
@@ -71,11 +87,18 @@ class ClientSettings:
             "backoff_max_seconds": self.backoff_max_seconds,
             "max_retry_after_seconds": self.max_retry_after_seconds,
             "v1_offset_cap": self.v1_offset_cap,
+            "v1_positions_offset_cap": self.v1_positions_offset_cap,
+            "v1_activity_offset_cap": self.v1_activity_offset_cap,
             "position_size_floor": self.position_size_floor,
         }
         for name, value in non_negative.items():
             if value < 0:
                 raise ValueError(f"{name} must not be negative, not {value!r}")
+        if self.clock_skew_allowance_seconds < MIN_CLOCK_SKEW_ALLOWANCE:
+            raise ValueError(
+                f"clock_skew_allowance_seconds must be at least {MIN_CLOCK_SKEW_ALLOWANCE}, "
+                f"not {self.clock_skew_allowance_seconds!r}"
+            )
 
     @property
     def timeout(self) -> httpx.Timeout:

@@ -26,7 +26,11 @@ class ApiStats:
     server_errors: int = 0
     """5xx responses."""
     payload_errors: int = 0
-    """Bodies that were undecodable or failed validation."""
+    """Bodies that were undecodable, too large, or structurally invalid."""
+    rows_rejected: int = 0
+    """Rows dropped one by one at the boundary (a bad field, another wallet's row)."""
+    incomplete_walks: int = 0
+    """Paged walks that stopped early (offset cap, repeated page or cursor, page limit)."""
     responses: Counter[int] = field(default_factory=Counter)
     """Responses by HTTP status."""
     routes: Counter[str] = field(default_factory=Counter)
@@ -54,6 +58,14 @@ class ApiStats:
         with self._lock:
             self.payload_errors += 1
 
+    def record_rejected_row(self) -> None:
+        with self._lock:
+            self.rows_rejected += 1
+
+    def record_incomplete_walk(self) -> None:
+        with self._lock:
+            self.incomplete_walks += 1
+
     def record_retry(self) -> None:
         with self._lock:
             self.retries += 1
@@ -68,6 +80,8 @@ class ApiStats:
                 "transport_errors": self.transport_errors,
                 "server_errors": self.server_errors,
                 "payload_errors": self.payload_errors,
+                "rows_rejected": self.rows_rejected,
+                "incomplete_walks": self.incomplete_walks,
             }
             for status, n in sorted(self.responses.items()):
                 out[f"responses_{status}"] = n
@@ -87,6 +101,8 @@ class ApiStats:
                 other.transport_errors,
                 other.server_errors,
                 other.payload_errors,
+                other.rows_rejected,
+                other.incomplete_walks,
             )
             responses = Counter(other.responses)
             routes = Counter(other.routes)
@@ -97,6 +113,8 @@ class ApiStats:
             self.transport_errors += counts[3]
             self.server_errors += counts[4]
             self.payload_errors += counts[5]
+            self.rows_rejected += counts[6]
+            self.incomplete_walks += counts[7]
             self.responses.update(responses)
             self.routes.update(routes)
         return self

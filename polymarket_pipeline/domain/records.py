@@ -87,6 +87,11 @@ class Position:
     end_date: date | None = None
     negative_risk: bool | None = None
 
+    @property
+    def natural_key(self) -> str:
+        """A position's identity: one per wallet and token (a row served on two pages is one)."""
+        return f"{self.wallet_address}|{self.asset}"
+
 
 @dataclass(frozen=True, slots=True)
 class Activity:

@@ -222,7 +222,7 @@ def v1_value(value: float | None = 126599.1823) -> list[dict[str, Any]]:
 
 
 def v2_value(value: float | None = 126599.1823) -> dict[str, Any]:
-    return {"data": {"user": WALLET, "value": value}}
+    return {"data": {"proxy_wallet": WALLET, "value": value}}
 
 
 CLOB_CONDITION = "0x8ccc3f4951ff02c1d34b87988752b4444ad17228732780a6cf22afefe8478bb6"

@@ -7,12 +7,14 @@ what Polymarket would see, not what the client believes it did.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from collections import Counter
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
+import httpx
 import pytest
 
 from polymarket_pipeline.api import (
@@ -149,10 +151,13 @@ def test_v1_cap_truncation_is_flagged(sim: Any, big_wallet: str) -> None:
 
     history = run(go())
     assert history.complete is False
-    assert len(history.fills) == 4000
+    assert history.incomplete_reason == "offset cap (3000) reached"
+    assert 3000 < len(history.fills) <= 4000  # offsets 0..3000, pages of 501..1000 (cycled limit)
     truth = truth_keys(truth_fills(sim, big_wallet))
     assert not Counter(f.natural_key for f in history.fills) - truth  # a subset of the truth
-    assert all(r.status == 200 for r in requests_for(sim, "/trades", big_wallet))
+    requests = requests_for(sim, "/trades", big_wallet)
+    assert all(r.status == 200 for r in requests)
+    assert max(int(r.query["offset"]) for r in requests) <= 3000
 
 
 def test_v1_window_stops_early(sim: Any, big_wallet: str) -> None:
@@ -248,7 +253,11 @@ def test_redeem_activity_and_resolution(sim: Any) -> None:
             )
 
     (a2, resolution, unknown), (a1, _, _) = run(go("v2")), run(go("v1"))
-    assert a1 == a2
+    assert Counter(a.natural_key for a in a1) == Counter(a.natural_key for a in a2)
+    assert [a.timestamp for a in a1] == sorted((a.timestamp for a in a1), reverse=True)  # newest first
+    v1_requests = requests_for(sim, "/activity", wallet)
+    assert v1_requests
+    assert all(r.query["sortDirection"] == "ASC" for r in v1_requests)
     redeems = [a for a in a2 if a.condition_id == cid]
     assert redeems
     assert all(a.type == "REDEEM" and a.side is None and a.price == 0 for a in redeems)
@@ -445,3 +454,130 @@ def test_cooldown_spacing(sim: Any) -> None:
     assert len(ta) == 2
     assert ta[1] - ta[0] >= 0.48
     assert tb[0] - ta[0] < 0.3  # other wallets are not held up
+
+
+# --- moving bounds and pages that shift ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_consecutive_polls_never_repeat_a_url(sim: Any, version: str) -> None:
+    """An edge cache answers a repeated URL with a page up to 5 minutes old: every poll's URL is
+    new (v2 and v1 /activity by a moving ``end``, v1 /trades and /positions by a cycled ``limit``),
+    and the moving bound still returns everything."""
+    wallet = sim.model.wallets[4]
+    shift = [0]
+
+    async def go() -> list[Any]:
+        async with PolymarketClient(settings(sim, data_api_version=version)) as client:
+            client.clock = lambda: time.time() + shift[0]  # a poll per second, without the wait
+            snapshots = []
+            for _ in range(2):
+                await client.fetch_wallet_trades(wallet)
+                await client.fetch_trade_feed(since=int(time.time()) - 60)
+                snapshots.append(await client.fetch_position_snapshot(wallet))
+                await client.fetch_activity_history(wallet)
+                shift[0] += 1
+            return snapshots
+
+    first, second = run(go())
+    prefix = "" if version == "v1" else "/v2"
+    for path in ("/trades", "/positions", "/activity"):
+        route = prefix + path
+        asked = [
+            r.query
+            for r in requests_for(sim, route)
+            if r.query.get("offset", "0") == "0" and not r.query.get("cursor")
+        ]
+        polls = [q for q in asked if path != "/trades" or q.get("user") == wallet]
+        feed = [q for q in asked if path == "/trades" and "user" not in q]
+        for group in (polls, feed):
+            if group:
+                assert len(group) == 2, (route, group)
+                assert group[0] != group[1], route
+    truth = {
+        p["asset"]
+        for p in sim.model.ground_truth()["positions"]
+        if p["wallet"] == wallet and p["size"] >= 0.1
+    }
+    assert {p.asset for p in first.positions} == {p.asset for p in second.positions} == truth
+    assert first.complete
+    assert second.complete
+
+
+@pytest.fixture(scope="module")
+def busy_wallet(sim: Any) -> str:
+    """A wallet with 1,500 taker fills, one per second, and no maker legs: several v1 pages."""
+    model = sim.model
+    wallet = model.add_wallets(1, with_history=False)[0]
+    market = next(m for m in model.markets if not m.closed)
+    t0 = int(time.time()) - 5000
+    for i in range(1500):
+        model.inject_trade(wallet, market.token_ids[i % 2], "BUY", 1 + i % 5, 0.5, timestamp=t0 + i)
+    return str(wallet)
+
+
+class InjectAfterFirstPage(httpx.AsyncBaseTransport):
+    """Real HTTP, plus a new fill for ``wallet`` right after the first v1 page is served: the
+    newest-first tape shifts down one row, so the next page starts with a row already read."""
+
+    def __init__(self, sim: Any, wallet: str) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.sim, self.wallet = sim, wallet
+        self.injected: list[Any] = []
+        self.served: list[int] = []
+        """Rows in each response for ``wallet``."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        body = await response.aread()
+        q = request.url.params
+        if q.get("user") == self.wallet:
+            self.served.append(len(json.loads(body)))
+        if request.url.path.endswith("/trades") and q.get("user") == self.wallet and q.get("offset") == "0":
+            market = next(m for m in self.sim.model.markets if not m.closed)
+            self.injected.append(
+                self.sim.model.inject_trade(self.wallet, market.token_ids[0], "SELL", 3, 0.5)
+            )
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def test_v1_walk_keeps_a_row_served_twice_once(sim: Any, busy_wallet: str) -> None:
+    before = truth_keys(truth_fills(sim, busy_wallet))
+    transport = InjectAfterFirstPage(sim, busy_wallet)
+
+    async def go() -> Any:
+        async with PolymarketClient(settings(sim, data_api_version="v1"), transport=transport) as client:
+            return await client.fetch_wallet_trades(busy_wallet)
+
+    history = run(go())
+    assert transport.injected
+    pages = requests_for(sim, "/trades", busy_wallet)
+    assert len(pages) >= 3  # 1,500 fills in pages of at most 1,000, then the empty page
+    first_limit = int(pages[0].query["limit"])
+    assert int(pages[1].query["offset"]) == first_limit  # the shifted page re-serves a row
+    assert history.complete is True
+    assert sum(transport.served) == len(history.fills) + 1  # one row was served twice...
+    assert Counter(f.natural_key for f in history.fills) == before  # ...and is kept once; none lost
+
+
+def test_v1_activity_re_anchors_at_the_offset_cap_and_matches_v2(sim: Any, busy_wallet: str) -> None:
+    """With a small offset cap the v1 walk must move ``start`` to go on: it still reads what the
+    v2 cursor walk reads, each row once."""
+
+    async def fetch(version: str, **overrides: Any) -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version, **overrides)) as client:
+            return await client.fetch_activity_history(busy_wallet, types=["TRADE"])
+
+    v1_history = run(fetch("v1", v1_activity_offset_cap=400, v1_positions_page_size=200))
+    v2_history = run(fetch("v2"))
+    assert len(v2_history.items) >= 1500
+    assert v1_history.complete is True
+    assert Counter(a.natural_key for a in v1_history.items) == Counter(
+        a.natural_key for a in v2_history.items
+    )
+    requests = requests_for(sim, "/activity", busy_wallet)
+    assert len({r.query.get("start") for r in requests}) > 2  # re-anchored more than once
+    assert max(int(r.query["offset"]) for r in requests) <= 400

@@ -1,41 +1,101 @@
-"""Token bucket and per-wallet cooldown timing."""
+"""Token bucket and per-wallet cooldown timing, on a virtual clock.
+
+Arrival times are read from the event loop's clock, which ``aiotools.VirtualClock`` advances only
+when every task is waiting: the numbers are exact and the tests take no wall time, whatever else
+the machine is doing. What the *server* sees is checked separately, against the simulator's
+request log (``test_client_simulator.py``).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import time
 import warnings
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
+import httpx
 import pytest
+from aiotools import VirtualClock
 
+from polymarket_pipeline.api import ClientSettings, PolymarketClient
 from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline_tests.api import payloads as p
+
+T = TypeVar("T")
+
+
+def virtual(main: Callable[[], Awaitable[T]]) -> T:
+    """Run ``main`` on an event loop whose time is virtual (starts at 0, jumps to each deadline)."""
+
+    async def wrapper() -> T:
+        with VirtualClock().patch_loop():
+            return await main()
+
+    return asyncio.run(wrapper())
+
+
+def now() -> float:
+    return asyncio.get_running_loop().time()
 
 
 async def _acquire_times(limiter: RateLimiter, n: int) -> list[float]:
-    began = time.monotonic()
+    began = now()
     out = []
     for _ in range(n):
         await limiter.acquire()
-        out.append(time.monotonic() - began)
+        out.append(round(now() - began, 9))
     return out
 
 
 def test_burst_then_steady_rate() -> None:
     limiter = RateLimiter(rate=50.0, burst=5)
-    times = asyncio.run(_acquire_times(limiter, 25))
-    assert times[4] < 0.05  # the burst is immediate
-    assert 0.35 <= times[-1] <= 0.6  # the other 20 at 50/s
+    times = virtual(lambda: _acquire_times(limiter, 25))
+    assert times[:5] == [0.0] * 5  # the burst is immediate
+    assert times[5:] == pytest.approx([k / 50 for k in range(1, 21)])  # then exactly 50/s
 
 
 def test_concurrent_acquirers_share_one_bucket() -> None:
     limiter = RateLimiter(rate=100.0, burst=2)
 
-    async def go() -> float:
-        began = time.monotonic()
-        await asyncio.gather(*(limiter.acquire() for _ in range(32)))
-        return time.monotonic() - began
+    async def go() -> list[float]:
+        began = now()
+        stamps: list[float] = []
 
-    assert 0.27 <= asyncio.run(go()) <= 0.5
+        async def one() -> None:
+            await limiter.acquire()
+            stamps.append(now() - began)
+
+        await asyncio.gather(*(one() for _ in range(32)))
+        return sorted(stamps)
+
+    stamps = virtual(go)
+    assert stamps[:2] == [0.0, 0.0]
+    assert stamps[2:] == pytest.approx([k / 100 for k in range(1, 31)])
+
+
+def test_client_requests_arrive_at_the_configured_rate() -> None:
+    """The client's own arrivals, counted in-process: a burst, then one request per 1/rate."""
+    rate, burst, n = 20.0, 5, 45
+    arrivals: list[float] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        arrivals.append(now())
+        return httpx.Response(200, json=p.v2_value(1.0))
+
+    settings = ClientSettings(
+        data_api_url="http://sim.test/data", rate_limit=rate, burst=burst, wallet_cooldown_seconds=0.0
+    )
+
+    async def go() -> None:
+        began = now()
+        async with PolymarketClient(settings, transport=httpx.MockTransport(handler)) as client:
+            await asyncio.gather(*(client.fetch_value(p.WALLET) for _ in range(n)))
+        arrivals[:] = [round(t - began, 9) for t in arrivals]
+
+    virtual(go)
+    assert sorted(arrivals) == pytest.approx([0.0] * burst + [k / rate for k in range(1, n - burst + 1)])
+    worst = max(sum(1 for t in arrivals if t0 <= t < t0 + 1.0) for t0 in arrivals)
+    assert worst == burst + rate - 1  # never more than the bucket allows in any 1 s window
 
 
 def test_reused_across_event_loops_without_warnings() -> None:
@@ -51,33 +111,40 @@ def test_invalid_limiter() -> None:
         RateLimiter(rate=0, burst=1)
 
 
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 def test_cooldown_reservations() -> None:
-    cooldown = WalletCooldown(10.0)
+    clock = FakeClock()
+    cooldown = WalletCooldown(10.0, clock=clock)
     assert cooldown.reserve("0xAB", "GET /v2/trades") == 0.0
-    assert cooldown.reserve("0xab", "GET /v2/trades") == pytest.approx(10.0, abs=0.05)
-    assert cooldown.reserve("0xab", "GET /v2/trades") == pytest.approx(20.0, abs=0.05)  # queued in order
+    assert cooldown.reserve("0xab", "GET /v2/trades") == 10.0
+    assert cooldown.reserve("0xab", "GET /v2/trades") == 20.0  # queued in order
     assert cooldown.reserve("0xab", "GET /v2/positions") == 0.0
     assert cooldown.reserve("0xcd", "GET /v2/trades") == 0.0
+    clock.now += 25.0
+    assert cooldown.reserve("0xab", "GET /v2/trades") == 5.0
 
 
 def test_cooldown_wait_spaces_concurrent_callers() -> None:
-    cooldown = WalletCooldown(0.1)
-
     async def go() -> list[float]:
-        began = time.monotonic()
+        cooldown = WalletCooldown(0.1, clock=now)
+        began = now()
         stamps: list[float] = []
 
         async def one() -> None:
             await cooldown.wait("0xab", "r")
-            stamps.append(time.monotonic() - began)
+            stamps.append(round(now() - began, 9))
 
         await asyncio.gather(one(), one(), one())
         return sorted(stamps)
 
-    a, b, c = asyncio.run(go())
-    assert a < 0.05
-    assert b >= 0.095
-    assert c >= 0.195
+    assert virtual(go) == pytest.approx([0.0, 0.1, 0.2])
 
 
 def test_zero_cooldown_never_waits() -> None:

@@ -22,6 +22,8 @@ NOW = datetime(2026, 7, 1, 12, 0, 0, tzinfo=UTC)
         ("Wed, 01 Jul 2026 12:00:07 GMT", 7.0),
         ("Wed, 01 Jul 2026 11:59:00 GMT", 0.0),
         ("soon", None),
+        ("nan", None),
+        ("1e999", None),
         ("", None),
         (None, None),
     ],

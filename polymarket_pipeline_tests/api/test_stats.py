@@ -33,8 +33,13 @@ def test_snapshot_counts() -> None:
 def test_merge() -> None:
     a = _stats("GET /v2/trades", 200)
     b = _stats("GET /v2/positions", 200, 429)
+    b.record_rejected_row()
+    b.record_rejected_row()
+    b.record_incomplete_walk()
     assert a.merge(b) is a
     snap = a.snapshot()
+    assert snap["rows_rejected"] == 2
+    assert snap["incomplete_walks"] == 1
     assert snap["requests"] == 3
     assert snap["responses_200"] == 2
     assert snap["rate_limited"] == 1

@@ -1,0 +1,55 @@
+"""The Data API, one adapter per version, chosen once from ``ClientSettings.data_api_version``.
+
+An adapter owns everything its version does differently: route names and parameters, the
+paging walk (v1 offsets, v2 cursors), and the wire spellings of its rows. Both return the same
+records and results, so nothing past ``api/`` knows which version answered. Retiring v1 means
+deleting ``data/v1.py`` and its line in ``ADAPTERS`` (and ``"v1"`` from the settings' type).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
+    from polymarket_pipeline.api.transport import Transport
+    from polymarket_pipeline.domain.records import PortfolioValue
+
+Clock = Callable[[], float]
+"""Epoch seconds (``time.time``): moving ``end`` bounds and timestamp checks read it."""
+
+ADAPTERS: dict[str, str] = {
+    "v1": "polymarket_pipeline.api.data.v1",  # legacy offsets: delete this line and data/v1.py to retire
+    "v2": "polymarket_pipeline.api.data.v2",
+}
+"""Version -> the module whose ``Adapter`` speaks it."""
+
+
+class DataApi(Protocol):
+    """What the client needs from a Data API version."""
+
+    version: str
+
+    async def wallet_trades(self, wallet: str, *, start: int | None, end: int | None) -> TradeHistory: ...
+
+    async def trade_feed(self, *, since: int, max_pages: int) -> FeedPage: ...
+
+    async def positions(self, wallet: str) -> PositionSnapshot: ...
+
+    async def activity(
+        self, wallet: str, *, types: Sequence[str], start: int | None, end: int | None
+    ) -> ActivityHistory: ...
+
+    async def value(self, wallet: str) -> tuple[PortfolioValue, Any]: ...
+
+
+def data_api(version: str, transport: Transport, clock: Clock) -> DataApi:
+    """The adapter of ``version`` (imported on demand, so a retired version is just a missing file)."""
+    try:
+        module = importlib.import_module(ADAPTERS[version])
+    except KeyError:
+        raise ValueError(f"unknown Data API version {version!r}; known: {', '.join(ADAPTERS)}") from None
+    adapter: DataApi = module.Adapter(transport, clock)
+    return adapter

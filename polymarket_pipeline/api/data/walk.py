@@ -1,0 +1,127 @@
+"""The state of one paged walk, shared by both versions: pages, bodies, rejections, completeness.
+
+Whatever the paging does (v1 offsets shifting under new fills, a server repeating a page, a
+cursor boundary repeating a row), the walk's rows are the union of its pages
+(``domain.fills.union_pages``): a row re-served on another page is one row; exact repeats
+within one page are distinct fills and are kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+from polymarket_pipeline.api.data.rows import ValueRow
+from polymarket_pipeline.api.results import PositionSnapshot
+from polymarket_pipeline.api.stats import ApiStats
+from polymarket_pipeline.api.validation import ParseContext, Rejections, validate_rows, wallet_check
+from polymarket_pipeline.domain.fills import union_pages
+from polymarket_pipeline.domain.records import PortfolioValue
+
+log = logging.getLogger("polymarket_pipeline.api")
+
+
+class Keyed(Protocol):
+    @property
+    def natural_key(self) -> str: ...
+
+
+R = TypeVar("R", bound=Keyed)
+
+
+@dataclass
+class Walk(Generic[R]):
+    """Pages of records as they arrive; ``rows()`` is their union."""
+
+    ctx: ParseContext
+    stats: ApiStats
+    pages: list[list[R]] = field(default_factory=list)
+    bodies: list[Any] = field(default_factory=list)
+    complete: bool = True
+    reason: str | None = None
+    rejections: Rejections = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.rejections = Rejections(self.stats)
+
+    @property
+    def page_ctx(self) -> ParseContext:
+        """The context for the page about to be parsed (named in rejection messages)."""
+        return self.ctx.at_page(len(self.bodies))
+
+    def add(self, body: Any, records: list[R]) -> None:
+        self.bodies.append(body)
+        self.pages.append(records)
+
+    def stop_incomplete(self, reason: str) -> None:
+        """End the walk early: what was read is kept, and the result says it is partial."""
+        self.complete = False
+        self.reason = reason
+        self.stats.record_incomplete_walk()
+        log.warning("%s: walk stopped early after %d pages: %s", self.ctx.subject, len(self.bodies), reason)
+
+    def finish(self) -> None:
+        self.rejections.summarize(self.ctx)
+
+    @property
+    def rejected(self) -> int:
+        return self.rejections.count
+
+    def rows(self, keep: Callable[[R], bool] | None = None) -> list[R]:
+        rows = union_pages(self.pages)
+        return rows if keep is None else [r for r in rows if keep(r)]
+
+
+def in_window(start: int | None, end: int | None) -> Callable[[Any], bool]:
+    """``start <= row.timestamp <= end`` (either bound may be open)."""
+
+    def keep(row: Any) -> bool:
+        ts: int = row.timestamp
+        return (start is None or ts >= start) and (end is None or ts <= end)
+
+    return keep
+
+
+def type_csv(types: tuple[str, ...] | list[str]) -> str:
+    """``("redeem", " TRADE")`` -> ``"REDEEM,TRADE"``; empty means every type."""
+    return ",".join(t.strip().upper() for t in types if t.strip())
+
+
+def snapshot(walk: Walk[Any]) -> PositionSnapshot:
+    """A positions walk as a snapshot: incomplete when the walk was, or when a row was rejected.
+
+    A position is unique per token: a token listed twice on one page counts once (the first).
+    """
+    complete = walk.complete and walk.rejected == 0
+    reason = walk.reason
+    if walk.rejected and reason is None:
+        reason = f"{walk.rejected} row{'s' if walk.rejected > 1 else ''} rejected"
+    positions = list({p.natural_key: p for p in reversed(walk.rows())}.values())[::-1]
+    return PositionSnapshot(
+        positions=positions,
+        bodies=walk.bodies,
+        complete=complete,
+        rejected=walk.rejected,
+        incomplete_reason=reason,
+    )
+
+
+def value_of(ctx: ParseContext, model: type[ValueRow], data: Any, rejections: Rejections) -> PortfolioValue:
+    """One ``{wallet, value}`` object or a list of them -> this wallet's value (None if unknown).
+
+    A row of another wallet is rejected; an empty answer, or only rejected rows, mean unknown.
+    """
+    wallet = ctx.wallet
+    assert wallet is not None
+    if data is None:
+        return PortfolioValue(wallet_address=wallet, value=None)
+    if isinstance(data, dict):
+        if "value" not in data and "error" in data:
+            raise ctx.error("expected a value, got an error object", field="value")
+        data = [data]
+    rows = validate_rows(ctx, model, data, rejections, check=wallet_check(wallet))
+    rejections.summarize(ctx)
+    chosen = rows[0] if rows else None
+    return PortfolioValue(wallet_address=wallet, value=chosen.value if chosen else None)
