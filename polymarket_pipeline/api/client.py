@@ -20,7 +20,7 @@ import httpx
 from polymarket_pipeline.api import clob, gamma
 from polymarket_pipeline.api.data import Clock, DataApi, data_api
 from polymarket_pipeline.api.errors import PayloadError, PolymarketError
-from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.api.ratelimit import Limiter, RateLimiter, WalletCooldown
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
@@ -65,7 +65,7 @@ class PolymarketClient:
         settings: ClientSettings,
         *,
         stats: ApiStats | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         cooldown: WalletCooldown | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -85,7 +85,7 @@ class PolymarketClient:
     # --- what tests and callers may adjust ------------------------------------------------------
 
     @property
-    def limiter(self) -> RateLimiter:
+    def limiter(self) -> Limiter:
         return self._transport.limiter
 
     @property

@@ -10,10 +10,23 @@ import asyncio
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+from polymarket_pipeline.domain.budgets import Budget, reserve
+
+
+class Limiter(Protocol):
+    """What the transport spends a token from: in-process here, shared through PostgreSQL in
+    ``db.budget.SharedRateLimiter``. ``api`` and ``route`` let a limiter add per-route ceilings."""
+
+    rate: float
+    burst: int
+
+    async def acquire(self, api: str = "data", route: str | None = None) -> None: ...
 
 
 class RateLimiter:
-    """Token bucket (GCRA): ``burst`` requests at once, then ``rate`` per second; one token per attempt.
+    """Token bucket (GCRA, ``domain.budgets``): ``burst`` requests at once, then ``rate`` per second.
 
     Each ``acquire`` reserves the earliest conforming send time synchronously (no awaits between
     reading and writing the state), then sleeps until it: concurrent callers queue up in order,
@@ -21,7 +34,7 @@ class RateLimiter:
     sends. Time is the running loop's clock (``time.monotonic`` on real loops), so one instance
     can be shared by several clients, threads and successive event loops (a sensor running one
     ``asyncio.run`` per tick keeps spending the same budget). A cancelled waiter's slot is not
-    given back: the bucket errs on the slow side.
+    given back: the bucket errs on the slow side. One process only: see ``db.budget`` for many.
     """
 
     def __init__(self, rate: float, burst: int) -> None:
@@ -29,8 +42,7 @@ class RateLimiter:
             raise ValueError(f"rate must be > 0 and burst >= 1, got rate={rate!r} burst={burst!r}")
         self.rate = float(rate)
         self.burst = int(burst)
-        self._interval = 1.0 / self.rate
-        self._tolerance = (self.burst - 1) * self._interval
+        self._budget = Budget("in-process", self.rate, self.burst)
         self._tat: float | None = None
         """Theoretical arrival time: when the bucket would next be empty (None: never used)."""
         self._lock = threading.Lock()
@@ -38,12 +50,10 @@ class RateLimiter:
     def reserve(self, now: float) -> float:
         """Reserve the next send slot at or after ``now``; return how long to wait for it."""
         with self._lock:
-            tat = now if self._tat is None else max(self._tat, now)
-            start = max(now, tat - self._tolerance)
-            self._tat = max(tat, start) + self._interval
-        return start - now
+            self._tat, wait = reserve(now if self._tat is None else self._tat, now, self._budget)
+        return wait
 
-    async def acquire(self) -> None:
+    async def acquire(self, api: str = "data", route: str | None = None) -> None:
         """Wait until a token is available and take it."""
         delay = self.reserve(asyncio.get_running_loop().time())
         if delay > 0:

@@ -30,7 +30,7 @@ import httpx
 from tenacity import RetryCallState
 
 from polymarket_pipeline.api.errors import ApiHTTPError, ApiTransportError, PayloadError, RateLimitedError
-from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.api.ratelimit import Limiter, WalletCooldown
 from polymarket_pipeline.api.retry import RETRYABLE_STATUSES, build_retrying, parse_retry_after
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
@@ -73,7 +73,7 @@ class Transport:
         settings: ClientSettings,
         *,
         stats: ApiStats,
-        limiter: RateLimiter,
+        limiter: Limiter,
         cooldown: WalletCooldown,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
@@ -144,11 +144,13 @@ class Transport:
         )
         async for attempt in retrying:
             with attempt:
-                return await self._attempt(url, params, route=route, wallet=wallet, allow_404=allow_404)
+                return await self._attempt(
+                    url, params, api=api, route=route, wallet=wallet, allow_404=allow_404
+                )
         raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
     async def _attempt(
-        self, url: str, params: Params, *, route: str, wallet: str | None, allow_404: bool
+        self, url: str, params: Params, *, api: Api, route: str, wallet: str | None, allow_404: bool
     ) -> Body | None:
         http, semaphore = self._http, self._semaphore
         if http is None or semaphore is None:
@@ -156,7 +158,7 @@ class Transport:
         limit = self.settings.max_response_bytes
         async with semaphore:
             # the token is taken after the slot, so a request is sent as soon as it is paid for
-            await self.limiter.acquire()
+            await self.limiter.acquire(api, route)
             self.stats.record_request(route)
             try:
                 async with asyncio.timeout(self.settings.attempt_deadline_seconds):

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from polymarket_pipeline import config
 from polymarket_pipeline.api.client import PolymarketClient
-from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.api.ratelimit import Limiter, RateLimiter, WalletCooldown
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db.budget import SharedRateLimiter
@@ -107,14 +107,11 @@ class PolymarketApiResource(dg.ConfigurableResource):
         tier: Tier,
         *,
         stats: ApiStats | None = None,
-        limiter: RateLimiter | None = None,
+        limiter: Limiter | None = None,
         cooldown: WalletCooldown | None = None,
     ) -> PolymarketClient:
         """A new client (use it as ``async with``); pass a limiter to share one bucket."""
         return PolymarketClient(self.settings(tier), stats=stats, limiter=limiter, cooldown=cooldown)
-
-
-Limiter = RateLimiter | SharedRateLimiter
 
 
 def tier_limiter(engine: Engine, tier: Tier, settings: ClientSettings) -> Limiter:

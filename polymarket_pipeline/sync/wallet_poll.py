@@ -163,7 +163,9 @@ async def poll_activity(
 ) -> None:
     """Store every activity row of the wallet since its activity watermark (all types)."""
     mark = await asyncio.to_thread(_read, engine, activity_store.activity_watermark, wallet)
-    rows = await client.fetch_activity(wallet, types=(), start=poll_start(mark, overlap_seconds))
+    history = await client.fetch_activity_history(wallet, start=poll_start(mark, overlap_seconds))
+    rows = history.items
+    result.rows_rejected += history.rejected
     keyed = key_activity(rows)
     newest = max((r.timestamp for r in rows), default=None)
     at = now()
@@ -217,7 +219,8 @@ async def poll_wallet(
 
     previous = await asyncio.to_thread(_read, engine, position_store.load_snapshot, wallet)
     fetched_at = now()
-    positions, complete = await _fetch_snapshot(client, wallet)
+    positions, incomplete = await _fetch_snapshot(client, wallet, result)
+    complete = incomplete is None
     diff = diff_snapshot(previous.positions, positions, complete=complete)
     changed = bool(diff.changes or diff.disappeared) or not complete
     due = (
@@ -230,7 +233,7 @@ async def poll_wallet(
         await _mark_verified(engine, result, plan, now)
     if not complete:
         result.snapshot_complete = False
-        reason = "positions snapshot incomplete (walk stopped early or rows rejected); no closes derived"
+        reason = f"GET positions for wallet {wallet}: snapshot incomplete ({incomplete}); no closes derived"
         await asyncio.to_thread(_write, engine, state.mark_snapshot_incomplete, wallet, reason, now())
         log.warning("wallet %s: %s", wallet, reason)
         return result
@@ -281,9 +284,15 @@ async def _mark_verified(
         await asyncio.to_thread(_write, engine, state.mark_verified, result.wallet, now())
 
 
-async def _fetch_snapshot(client: PolymarketClient, wallet: str) -> tuple[list[Position], bool]:
-    snapshot = await client.fetch_positions(wallet)
-    return list(snapshot), True
+async def _fetch_snapshot(
+    client: PolymarketClient, wallet: str, result: WalletResult
+) -> tuple[list[Position], str | None]:
+    """The snapshot, and why it is incomplete (None when complete)."""
+    snapshot = await client.fetch_position_snapshot(wallet)
+    result.rows_rejected += snapshot.rejected
+    if snapshot.complete:
+        return snapshot.positions, None
+    return snapshot.positions, snapshot.incomplete_reason or f"{snapshot.rejected} rows rejected"
 
 
 def _read(engine: Engine, query: Callable[..., T], *args: Any) -> T:

@@ -169,8 +169,33 @@ def test_v2_repeated_cursor_stops_the_walk_as_incomplete() -> None:
     assert history.complete is False
     assert history.incomplete_reason == "pagination.next_cursor repeated"
     assert ts(history.fills) == [1]
-    assert len(rec.requests) == 2
-    assert stats.incomplete_walks == 1
+    assert len(rec.requests) == 3  # two pages, then the straddling second re-read on its own
+    assert f"start={T0 + 1}&end={T0 + 1}" in str(rec.requests[-1].url)
+    assert stats.incomplete_walks == 2  # the walk, and the re-read that still had more pages
+
+
+def test_identical_legs_split_by_the_page_size_are_counted_from_a_one_second_re_read() -> None:
+    """Two identical legs, one ending page 1 and one starting page 2: the pages cannot tell a
+    repeated row from two fills, so the second is read on its own, where both sit on one page."""
+    leg = trade_at(5, 1)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = dict(request.url.params)
+        if query.get("start") == str(T0 + 5) and query.get("end") == str(T0 + 5):
+            return ok(p.v2_envelope([leg, leg]))
+        if "cursor" in query:
+            return ok(p.v2_envelope([leg, trade_at(4, 2)]))
+        return ok(p.v2_envelope([trade_at(6, 3), leg], next_cursor="next"))
+
+    rec = Recorder(handler)
+
+    async def go() -> Any:
+        async with make_client(rec) as client:
+            return await client.fetch_wallet_trades(p.WALLET)
+
+    history = run(go())
+    assert sorted(ts(history.fills)) == [4, 5, 5, 6]
+    assert len(rec.requests) == 3
 
 
 def test_endless_never_repeating_cursor_stops_at_the_page_limit() -> None:

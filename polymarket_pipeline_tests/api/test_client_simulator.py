@@ -393,7 +393,10 @@ def test_rate_limit_compliance(sim: Any) -> None:
     times = sorted(r.at for r in requests_for(sim, "/v2/value"))
     assert len(times) == n
     worst = max(sum(1 for t in times[i:] if t - t0 < 1.0) for i, t0 in enumerate(times))
-    assert worst <= rate + burst
+    # arrivals, not send slots: on a loaded 2-core machine a late send can land next to the
+    # on-time ones behind it, so a few requests of slack (the exact slots are tested on a
+    # virtual clock in test_ratelimit.py); an unthrottled client would put all 100 in one second
+    assert worst <= rate + burst + 3
     assert (n - burst) / (times[-1] - times[0]) <= rate * 1.05
 
 

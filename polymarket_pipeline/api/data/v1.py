@@ -31,7 +31,7 @@ from typing import Any
 
 from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
-from polymarket_pipeline.api.data.walk import Walk, in_window, snapshot, type_csv, value_of
+from polymarket_pipeline.api.data.walk import BOUNDS, Walk, in_window, snapshot, type_csv, value_of
 from polymarket_pipeline.api.errors import ApiHTTPError
 from polymarket_pipeline.api.fields import wire_config
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
@@ -249,7 +249,11 @@ class Adapter:
     ) -> ActivityHistory:
         wallet = normalize_address(wallet)
         await self.transport.cooldown.wait(wallet, "GET /activity")
-        bound = end if end is not None else self._now() + self.settings.clock_skew_allowance_seconds
+        bound = (
+            end
+            if end is not None
+            else BOUNDS.end("/activity", wallet, self._now() + self.settings.clock_skew_allowance_seconds)
+        )
         params: Params = [("user", wallet), ("sortBy", "TIMESTAMP"), ("sortDirection", "ASC")]
         if start is not None:
             params.append(("start", start))

@@ -6,9 +6,10 @@ ends the walk as incomplete instead of looping forever.
 
 Never served from a cache: ``/v2/trades`` (per wallet and the unscoped feed, which ignores the
 value), ``/v2/activity`` and ``/v2/positions`` (on ``last_event_at``) send ``end`` = now + the
-clock-skew allowance, fixed for the walk. The API's own default for an omitted ``end`` is
-now + 1 day, so the bound hides nothing, but the URL changes every second and an edge cache
-keyed on it (``max-age=300``) cannot answer with an old page.
+clock-skew allowance, fixed for the walk (bumped a second when a route and wallet repeat within
+one second). The API's own default for an omitted ``end`` is now + 1 day, so the bound hides
+nothing, but no two URLs repeat and an edge cache keyed on them (``max-age=300``) cannot answer
+with an old page.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pydantic import AliasChoices, BeforeValidator, StrictBool
 
 from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
-from polymarket_pipeline.api.data.walk import Walk, in_window, snapshot, type_csv, value_of
+from polymarket_pipeline.api.data.walk import BOUNDS, Walk, in_window, snapshot, type_csv, value_of
 from polymarket_pipeline.api.fields import WireModel, wire_config
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
 from polymarket_pipeline.api.settings import V2_MAX_LIMIT
@@ -126,9 +127,11 @@ class Adapter:
     def _now(self) -> int:
         return int(self.clock())
 
-    def _end(self, end: int | None = None) -> int:
+    def _end(self, route: str, wallet: str | None, end: int | None = None) -> int:
         """The caller's ``end``, else the moving bound now + allowance (see the module docstring)."""
-        return end if end is not None else self._now() + self.settings.clock_skew_allowance_seconds
+        if end is not None:
+            return end
+        return BOUNDS.end(route, wallet, self._now() + self.settings.clock_skew_allowance_seconds)
 
     @property
     def _limit(self) -> int:
@@ -179,9 +182,10 @@ class Adapter:
             ("filter_type", "TOKENS"),
             ("filter_amount", 0),
             ("start", max(start or 1, 1)),  # start=1 asks v2 for the full history
-            ("end", self._end(end)),
+            ("end", self._end("/v2/trades", wallet, end)),
         ]
         walk = await self._walk("/v2/trades", params, wallet, V2Trade)
+        await self._settle_boundaries(walk, params)
         return TradeHistory(
             fills=walk.rows(in_window(start, end)),
             complete=walk.complete,
@@ -189,13 +193,29 @@ class Adapter:
             incomplete_reason=walk.reason,
         )
 
+    async def _settle_boundaries(self, walk: Walk[Any], params: Params) -> None:
+        """Re-read, in a one-second window, each second whose fills straddle a page boundary.
+
+        One page holding the whole second counts its identical legs exactly; it joins the walk
+        as a page of its own, so the union keeps the right multiplicity. One extra request per
+        straddling second (rare with 1,000-row pages); skipped when the second alone fills a page.
+        """
+        straddling = walk.straddling_keys()
+        seconds = sorted({r.timestamp for page in walk.pages for r in page if r.natural_key in straddling})
+        fixed = {k: v for k, v in params if k not in ("start", "end")}
+        for second in seconds:
+            narrow: Params = [*fixed.items(), ("start", second), ("end", second)]
+            one = await self._walk("/v2/trades", narrow, fixed.get("user"), V2Trade, max_pages=1)  # type: ignore[arg-type]
+            if one.complete and one.pages:
+                walk.pages.append(one.pages[0])
+
     async def trade_feed(self, *, since: int, max_pages: int) -> FeedPage:
         params: Params = [
             ("limit", self._limit),
             ("taker_only", "false"),
             ("filter_type", "TOKENS"),
             ("filter_amount", 0),
-            ("end", self._end()),  # ignored without user, but it moves the URL every second
+            ("end", self._end("/v2/trades", None)),  # ignored without user, but it moves the URL
         ]
 
         def reached(page: list[Fill]) -> bool:
@@ -216,7 +236,7 @@ class Adapter:
             ("limit", self._limit),
             ("filter_type", "TOKENS"),
             ("filter_amount", self.settings.position_size_floor),
-            ("end", self._end()),  # on last_event_at: every position, and a URL of its own
+            ("end", self._end("/v2/positions", wallet)),  # on last_event_at: every position, a new URL
         ]
         walk = await self._walk("/v2/positions", params, wallet, V2Position)
         return snapshot(walk)
@@ -230,7 +250,7 @@ class Adapter:
             ("user", wallet),
             ("limit", self._limit),
             ("start", max(start or 1, 1)),
-            ("end", self._end(end)),
+            ("end", self._end("/v2/activity", wallet, end)),
         ]
         csv = type_csv(list(types))
         if csv:

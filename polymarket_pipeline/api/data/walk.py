@@ -9,6 +9,7 @@ within one page are distinct fills and are kept.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
@@ -73,6 +74,18 @@ class Walk(Generic[R]):
         rows = union_pages(self.pages)
         return rows if keep is None else [r for r in rows if keep(r)]
 
+    def straddling_keys(self) -> set[str]:
+        """Natural keys that end one page and start the next.
+
+        Such a row is either one row served twice (a cursor boundary that repeats its anchor) or
+        identical legs of one transaction split by the page size: the pages alone cannot tell.
+        """
+        found: set[str] = set()
+        for before, after in zip(self.pages, self.pages[1:], strict=False):
+            if before and after and before[-1].natural_key == after[0].natural_key:
+                found.add(before[-1].natural_key)
+        return found
+
 
 def in_window(start: int | None, end: int | None) -> Callable[[Any], bool]:
     """``start <= row.timestamp <= end`` (either bound may be open)."""
@@ -125,3 +138,32 @@ def value_of(ctx: ParseContext, model: type[ValueRow], data: Any, rejections: Re
     rejections.summarize(ctx)
     chosen = rows[0] if rows else None
     return PortfolioValue(wallet_address=wallet, value=chosen.value if chosen else None)
+
+
+class MovingBound:
+    """Successive moving ``end`` bounds for the same (route, wallet): never the same twice.
+
+    ``end`` has one-second resolution, so two requests of one route within a second would repeat
+    a URL and an edge cache could answer the second with the first's body. A repeat within the
+    same second is bumped by one second (far inside the clock-skew allowance), so the URL always
+    moves. Process-wide (clients come and go every sensor tick; the edge cache does not),
+    thread-safe, bounded in memory.
+    """
+
+    MAX_KEYS = 100_000
+
+    def __init__(self) -> None:
+        self._last: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def end(self, route: str, wallet: str | None, at: int) -> int:
+        key = (route, wallet or "")
+        with self._lock:
+            value = max(at, self._last.get(key, at - 1) + 1)
+            if len(self._last) >= self.MAX_KEYS:
+                self._last.clear()
+            self._last[key] = value
+        return value
+
+
+BOUNDS = MovingBound()

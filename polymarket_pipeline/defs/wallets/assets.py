@@ -90,7 +90,7 @@ def run_sweep(
     limiter = tier_limiter(engine, budget_tier, polymarket.settings(budget_tier))
 
     async def main(stop: asyncio.Event) -> SweepStats:
-        async with polymarket.client(budget_tier, stats=api_stats, limiter=limiter) as client:  # type: ignore[arg-type]
+        async with polymarket.client(budget_tier, stats=api_stats, limiter=limiter) as client:
             return await sweep(client, engine, wallet_list, options=options, stop=stop)
 
     stats = run_stoppable(

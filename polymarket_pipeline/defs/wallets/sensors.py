@@ -68,7 +68,7 @@ class _HotLoop:
                 WalletCooldown(settings.wallet_cooldown_seconds),
             )
         limiter, cooldown = self._throttles[key]
-        return PolymarketClient(settings, stats=stats, limiter=limiter, cooldown=cooldown)  # type: ignore[arg-type]
+        return PolymarketClient(settings, stats=stats, limiter=limiter, cooldown=cooldown)
 
 
 _hot_loop: _HotLoop | None = None
