@@ -23,7 +23,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
-from polymarket_pipeline.domain.text import printable
+from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.wallet_poll import (
     DEFAULT_OVERLAP_SECONDS,
@@ -45,6 +45,9 @@ CONNECTION_ATTEMPTS = 3
 DATABASE_DOWN_AFTER = 3
 """This many wallets in a row failing to reach the database means the database, not the wallets,
 is the problem: the sweep stops instead of spending the API budget on rows it cannot write."""
+
+MESSAGE_LIMIT = 500
+"""A wallet's failure message (metadata, logs, ``last_error``) is one escaped line of this length."""
 
 Outcome = Literal["succeeded", "partial", "failed", "empty"]
 
@@ -178,11 +181,11 @@ class SweepOptions:
 def describe_failure(exc: Exception) -> str:
     """One safe line naming what broke: the API route and field, or the database, or the bug."""
     if isinstance(exc, PolymarketError):
-        return printable(str(exc))
+        return escape(exc, MESSAGE_LIMIT)
     if isinstance(exc, SQLAlchemyError):
         detail = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return printable(f"database: {type(exc).__name__}: {detail[0] if detail else ''}")
-    return printable(f"{type(exc).__name__}: {exc}")
+        return escape(f"database: {type(exc).__name__}: {detail[0] if detail else ''}", MESSAGE_LIMIT)
+    return escape(f"{type(exc).__name__}: {exc}", MESSAGE_LIMIT)
 
 
 def _connection_dropped(exc: BaseException) -> bool:

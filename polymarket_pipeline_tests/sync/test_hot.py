@@ -70,7 +70,7 @@ def test_a_feed_gap_is_reported(sim: SimulatorServer, engine: Engine) -> None:
     assert stats.feed_gaps == 1
 
 
-def test_without_hot_wallets_a_window_returns_at_once(sim: SimulatorServer, engine: Engine) -> None:
+def test_without_registered_wallets_a_window_returns_at_once(sim: SimulatorServer, engine: Engine) -> None:
     async def main() -> HotCycleStats:
         async with PolymarketClient(fast_settings(sim)) as client:
             poller = HotPoller(client, engine, settings=HotSettings(window_seconds=3))
@@ -78,7 +78,7 @@ def test_without_hot_wallets_a_window_returns_at_once(sim: SimulatorServer, engi
 
     started = time.monotonic()
     stats = asyncio.run(main())
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 2  # not the 3 s window
     assert stats.cycles == 0
 
 

@@ -22,13 +22,13 @@ from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.ratelimit import WalletCooldown
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
+from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.defs.resources import DatabaseResource, Limiter, PolymarketApiResource, tier_limiter
 from polymarket_pipeline.defs.wallets import checks
 from polymarket_pipeline.defs.wallets.assets import FAILURE_CHECK, day_events, failure_check, sweep_metadata
 from polymarket_pipeline.defs.wallets.config import SWEEP_TAG, WalletSweepConfig
 from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
 from polymarket_pipeline.defs.wallets.schedules import active_run_ids
-from polymarket_pipeline.domain.text import printable
 from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller
 
 T = TypeVar("T")
@@ -104,9 +104,7 @@ def hot_tick(
 def outage(exc: PolymarketError, base_url: str) -> str:
     """One line for a tick that could not read the feed (no traceback per tick while it is down)."""
     host = urlsplit(base_url).netloc or base_url
-    return (
-        f"Polymarket Data API at {host} unavailable this tick: {printable(str(exc), 300)}; retrying next tick"
-    )
+    return f"Polymarket Data API at {host} unavailable this tick: {escape(exc)}; retrying next tick"
 
 
 def report(
