@@ -19,3 +19,20 @@ def test_addresses_are_validated_and_lower_cased() -> None:
     ]:
         with pytest.raises(InvalidAddressError, match="invalid wallet address"):
             normalize_address(bad)
+
+
+def test_shards_are_stable_even_and_validated() -> None:
+    import random
+
+    from polymarket_pipeline.domain.addresses import parse_shard, shard_of
+
+    rng = random.Random(3)
+    wallets = ["0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40)) for _ in range(4000)]
+    counts = [sum(1 for w in wallets if shard_of(w, 4) == i) for i in range(4)]
+    assert sum(counts) == 4000
+    assert min(counts) > 900  # even enough: 1,000 each expected
+    assert shard_of(wallets[0], 4) == shard_of(wallets[0], 4)
+    assert parse_shard("3/8") == (3, 8)
+    for bad in ("8/8", "x/2", "1", "-1/2"):
+        with pytest.raises(ValueError, match="shard"):
+            parse_shard(bad)
