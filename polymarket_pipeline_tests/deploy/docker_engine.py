@@ -67,12 +67,18 @@ def _run(argv: list[str], *, timeout: float, env: dict[str, str] | None = None) 
     return output
 
 
+def _which(command: str) -> str | None:
+    """A command on PATH or in the sbin folders (where apt puts dockerd and debootstrap)."""
+    path = os.pathsep.join([os.environ.get("PATH", ""), "/usr/local/sbin", "/usr/sbin", "/sbin"])
+    return shutil.which(command, path=path)
+
+
 def install_packages(prep: Preparation) -> None:
     """``apt-get install -y`` the engine and debootstrap, if their commands are missing."""
-    missing = [package for command, package in APT_PACKAGES.items() if shutil.which(command) is None]
+    missing = [package for command, package in APT_PACKAGES.items() if _which(command) is None]
     if not missing:
         return
-    if os.geteuid() != 0 or shutil.which("apt-get") is None:
+    if os.geteuid() != 0 or _which("apt-get") is None:
         raise DockerUnavailable(f"{', '.join(missing)} missing and apt-get is unusable here (need root)")
     started = time.monotonic()
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -100,7 +106,7 @@ def ensure_daemon(prep: Preparation) -> Any:
     global _DOCKERD
     with contextlib.suppress(docker.errors.DockerException):
         return _client()
-    dockerd = shutil.which("dockerd")
+    dockerd = _which("dockerd")
     if dockerd is None:
         raise DockerUnavailable("no Docker daemon answers and dockerd is not installed")
     if os.geteuid() != 0:
@@ -130,7 +136,8 @@ def ensure_base_image(client: Any, prep: Preparation) -> None:
         client.images.get(BASE_IMAGE)
         return
     started = time.monotonic()
-    _run(["bash", str(BASE_IMAGE_SCRIPT), BASE_IMAGE], timeout=1200)
+    env = {**os.environ, "PATH": os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])}
+    _run(["bash", str(BASE_IMAGE_SCRIPT), BASE_IMAGE], timeout=1200, env=env)
     prep.timed("base image (debootstrap)", started)
 
 
@@ -164,7 +171,7 @@ def build_image(client: Any, tag: str, prep: Preparation) -> BuiltImage:
             raise AssertionError(f"docker build failed: {chunk['error']}\n{''.join(log)[-6000:]}")
         text = chunk.get("stream", "")
         log.append(text)
-        if text.startswith("Step "):
+        if text.startswith("Step ") and " : FROM " not in text:  # FROM is never "cached"
             steps += 1
         elif "Using cache" in text:
             cached += 1

@@ -290,9 +290,9 @@ def test_compose_daemon_defines_everything_the_run_launcher_needs(
 
 
 def container_context(env: dict[str, str]) -> dict[str, str]:
-    """The optional settings a code server hands its runs: DAGSTER_CONTAINER_CONTEXT's docker.env_vars."""
+    """The optional settings a code server hands its runs: DAGSTER_CONTAINER_CONTEXT's env_vars."""
     context = json.loads(env["DAGSTER_CONTAINER_CONTEXT"])
-    entries = context["docker"]["env_vars"]
+    entries = context["env_vars"]
     assert all("=" in entry for entry in entries), "NAME=value only: a bare NAME is looked up in the daemon"
     return dict(entry.split("=", 1) for entry in entries)
 
