@@ -177,6 +177,15 @@ class DockerStack:
     def messages(self, run_id: str) -> list[str]:
         return [entry.message or "" for entry in self.instance.all_logs(run_id)]
 
+    def failures(self, run_id: str) -> str:
+        """The run's last messages and every step failure's error, to explain a failed run."""
+        lines = self.messages(run_id)[-12:]
+        for entry in self.instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
+            data = entry.dagster_event.step_failure_data if entry.dagster_event else None
+            if data is not None and data.error is not None:
+                lines.append(f"{entry.step_key}: {data.error.to_string()[-1500:]}")
+        return f"run {run_id}:\n" + "\n".join(lines)
+
 
 @dataclass(frozen=True)
 class ComposeEnv:
@@ -456,7 +465,7 @@ def test_cold_job_runs_in_its_own_container_with_only_required_settings_in_the_d
 
     run_id = stack.launch("cold_wallets_job")
     run = stack.wait_run(run_id, TERMINAL, timeout=300)
-    assert run.status == dg.DagsterRunStatus.SUCCESS, stack.messages(run_id)[-15:]
+    assert run.status == dg.DagsterRunStatus.SUCCESS, stack.failures(run_id)
     assert "dagster/partition" not in run.tags
 
     # Its own container, of this image, started by the launcher (not a service container).
@@ -568,6 +577,6 @@ def test_webserver_has_no_docker_socket_so_terminate_leaves_stopping_to_the_host
         run = stack.wait_run(run_id, TERMINAL, timeout=120)
     finally:
         stack.sim.faults.remove(fault)
-    assert run.status == dg.DagsterRunStatus.CANCELED, stack.messages(run_id)[-15:]
+    assert run.status == dg.DagsterRunStatus.CANCELED, stack.failures(run_id)
     events = stack.instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_CANCELED).records
     assert events

@@ -3,9 +3,10 @@
 The stack is what docker-compose.yml runs, as local processes on loopback: a code server started with
 the image's CMD, ``dagster-daemon run`` and ``dagster-webserver`` on the production workspace.yaml
 (pointed at that code server), all with a temporary DAGSTER_HOME whose dagster.yaml is the production
-file with **only its run_launcher block replaced by the DefaultRunLauncher** (no Docker engine here:
-runs start as subprocesses of the code server instead of containers) and run monitoring polling
-every 2 s instead of 30 s (so the max-runtime test is quick). Dagster's storage and the
+file with **only its run_launcher block replaced by the DefaultRunLauncher** (runs start as
+subprocesses of the code server instead of containers, which keeps these scheduling tests quick;
+the DockerRunLauncher with real containers is tested in test_docker_stack.py) and run monitoring
+polling every 2 s instead of 30 s (so the max-runtime test is quick). Dagster's storage and the
 application database are throwaway PostgreSQL databases owned by a role with a password, which both
 DAGSTER_POSTGRES_PASSWORD and POLYMARKET_DATABASE_URL carry; the API is a SimulatorServer.
 """
