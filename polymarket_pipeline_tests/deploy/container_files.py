@@ -6,6 +6,7 @@ so a test exercises what the files say.
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shlex
@@ -153,10 +154,17 @@ def daemon_required_env(instance_yaml: Mapping[str, Any]) -> set[str]:
 
 
 def package_env_vars() -> set[str]:
-    """Every POLYMARKET_* variable the package reads (string literals anywhere in its source)."""
+    """Every POLYMARKET_* variable the package reads: string literals anywhere in its source, and
+    the fields of its settings model where there is one (their names are built from a prefix)."""
     names: set[str] = set()
     for path in (REPO_ROOT / "polymarket_pipeline").rglob("*.py"):
         names |= set(re.findall(r"[\"'](POLYMARKET_[A-Z0-9_]+)[\"']", path.read_text()))
+    try:
+        settings = importlib.import_module("polymarket_pipeline.settings")
+    except ModuleNotFoundError:
+        pass
+    else:
+        names |= {name for name in settings.env_names().values() if name.startswith("POLYMARKET_")}
     assert "POLYMARKET_DATABASE_URL" in names
     return names
 
