@@ -26,7 +26,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -217,15 +217,32 @@ def _stop_schedules(instance: dg.DagsterInstance, workspace: Path) -> None:
                 instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
 
 
-def _wait_healthy(container: Any, timeout: float) -> None:
-    """Docker's own health status, from the healthcheck the container was started with."""
+class ContainerExited(AssertionError):
+    """A service container stopped while the test waited for it (fail now, not at the timeout)."""
 
-    def healthy() -> bool:
+
+def _wait_while_running(container: Any, predicate: Callable[[], bool], *, timeout: float, what: str) -> None:
+    """Poll ``predicate`` until true; fail at once with the container's logs if it stops running."""
+    deadline = time.monotonic() + timeout
+    last: BaseException | None = None
+    while True:
         container.reload()
-        assert container.status in ("created", "running"), f"{container.name} is {container.status}"
-        return bool(container.attrs["State"].get("Health", {}).get("Status") == "healthy")
+        if container.status not in ("created", "running"):
+            logs = container.logs(tail=60).decode(errors="replace")
+            raise ContainerExited(f"{container.name} is {container.status} while waiting for {what}:\n{logs}")
+        try:
+            if predicate():
+                return
+        except Exception as exc:  # not up yet
+            last = exc
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what} (last error: {last!r})")
+        time.sleep(1)
 
-    wait_for(healthy, timeout=timeout, what=f"{container.name} to be healthy", interval=1)
+
+def _healthy(container: Any) -> bool:
+    """Docker's own health status, from the healthcheck the container was started with."""
+    return bool(container.attrs["State"].get("Health", {}).get("Status") == "healthy")
 
 
 @pytest.fixture(scope="module")
@@ -331,7 +348,8 @@ def docker_stack(
                          "retries": 3, "start_period": 120 * 10**9},
             **common,
         )  # fmt: skip
-        _wait_healthy(stack.containers["code-server"], timeout=180)
+        code = stack.containers["code-server"]
+        _wait_while_running(code, lambda: _healthy(code), timeout=180, what="the code server's HEALTHCHECK")
         _stop_schedules(instance, workspace)
 
         mounts = [f"{workspace}:{home}/workspace.yaml:ro"]
@@ -353,16 +371,15 @@ def docker_stack(
             volumes=[*mounts, f"{volume}:{home}/storage"], **common,
         )  # fmt: skip
 
-        def webserver_up() -> bool:
-            web = stack.containers["webserver"]
-            web.reload()
-            assert web.status == "running", f"the webserver is {web.status}"
-            return httpx.get(f"{stack.web_url}/server_info", timeout=5).status_code == 200
-
-        wait_for(webserver_up, timeout=180, what="the webserver", interval=1)
-        wait_for(
+        _wait_while_running(
+            stack.containers["webserver"],
+            lambda: httpx.get(f"{stack.web_url}/server_info", timeout=5).status_code == 200,
+            timeout=180, what="the webserver's /server_info",
+        )  # fmt: skip
+        _wait_while_running(
+            stack.containers["daemon"],
             lambda: "Daemon live" in stack.exec("daemon", ["dagster-daemon", "liveness-check"]),
-            timeout=120, what="the daemon's liveness check (docker-compose.yml's healthcheck)", interval=2,
+            timeout=120, what="the daemon's liveness check (docker-compose.yml's healthcheck)",
         )  # fmt: skip
 
         # Wallets, registered with the image's CLI the way an operator would.
