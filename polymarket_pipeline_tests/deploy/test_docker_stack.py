@@ -183,7 +183,11 @@ class DockerStack:
         for entry in self.instance.all_logs(run_id, of_type=DagsterEventType.STEP_FAILURE):
             data = entry.dagster_event.step_failure_data if entry.dagster_event else None
             if data is not None and data.error is not None:
-                lines.append(f"{entry.step_key}: {data.error.to_string()[-1500:]}")
+                error: Any = data.error
+                while error.cause is not None:  # Dagster wraps the user code's exception
+                    error = error.cause
+                where = "".join(error.stack)[-800:]
+                lines.append(f"{entry.step_key}: {error.message.strip()}\n{where}")
         return f"run {run_id}:\n" + "\n".join(lines)
 
 
