@@ -13,20 +13,39 @@
 # Those two override the HEALTHCHECK below, which probes the code server's gRPC port.
 #
 # Build: docker build -t polymarket_pipeline:latest .
+#
+# Layers are ordered for the cache: the dependencies (minutes to install) are rebuilt only when
+# pyproject.toml's dependency list or requirements.lock change; a code change rebuilds only the
+# package's wheel and its small install layer.
 
-FROM python:3.11-slim-bookworm AS build
-
-ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+# The runtime dependency list alone (`project.dependencies` of pyproject.toml), so that editing
+# pyproject.toml's tool settings does not invalidate the dependency layer.
+FROM python:3.11-slim-bookworm AS requirements
 
 WORKDIR /src
-COPY pyproject.toml requirements.lock README.md ./
-COPY polymarket_pipeline ./polymarket_pipeline
+COPY pyproject.toml ./
+RUN python -c "import tomllib; print('\\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
+        > requirements.in
+
 
 # Runtime dependencies only, every version pinned by requirements.lock (used as constraints: the
-# lock also lists the dev tools, which `.` does not ask for, so none of them is installed).
+# lock also lists the dev tools, which requirements.in does not ask for, so none is installed).
+FROM python:3.11-slim-bookworm AS dependencies
+
+WORKDIR /src
+COPY --from=requirements /src/requirements.in ./
+COPY requirements.lock ./
 RUN python -m venv /opt/venv \
-    && /opt/venv/bin/pip install --no-cache-dir -c requirements.lock .
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check -c requirements.lock -r requirements.in
+
+
+# The package as a wheel (its build backend comes from PyPI in an isolated build environment).
+FROM python:3.11-slim-bookworm AS wheel
+
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY polymarket_pipeline ./polymarket_pipeline
+RUN pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /wheels .
 
 
 FROM python:3.11-slim-bookworm
@@ -42,7 +61,13 @@ RUN groupadd --system --gid 10001 dagster \
     && mkdir -p /opt/dagster/app /opt/dagster/dagster_home/storage \
     && chown -R dagster:dagster /opt/dagster
 
-COPY --from=build /opt/venv /opt/venv
+COPY --from=dependencies /opt/venv /opt/venv
+# Offline and without dependencies: everything it needs is in the layer above, and `pip check`
+# fails the build if not.
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-cache-dir --disable-pip-version-check --no-index --no-deps /tmp/wheels/*.whl \
+    && pip check \
+    && rm -rf /tmp/wheels
 COPY --chown=dagster:dagster dagster.yaml workspace.yaml /opt/dagster/dagster_home/
 
 USER 10001:10001

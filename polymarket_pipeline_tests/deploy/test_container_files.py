@@ -1,8 +1,9 @@
-"""The container files: Dockerfile (hadolint, its commands in a clean venv) and docker-compose.yml wiring.
+"""The container files, read statically: Dockerfile (hadolint, structure), .dockerignore, docker-compose.yml.
 
-No Docker engine is available here, so the image is never built: its install and start commands are
-run in a fresh virtual environment instead, and the compose file is checked for consistency with
-dagster.yaml, workspace.yaml, the Dockerfile and the package's environment variables.
+The image itself is built and run for real in ``test_docker_stack.py``; here the compose file (which
+needs images from a registry to run) is checked for consistency with dagster.yaml, workspace.yaml,
+the Dockerfile and the package's environment variables, so it stays a correct example of the
+topology that test runs.
 """
 
 from __future__ import annotations
@@ -13,9 +14,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,96 +21,26 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from polymarket_pipeline_tests.deploy.harness import (
-    REPO_ROOT,
-    Proc,
-    base_env,
-    free_port,
-    running,
-    wait_for,
+from polymarket_pipeline_tests.deploy.container_files import (
+    CODE_SERVICE,
+    COMPOSE,
+    DOCKERFILE,
+    daemon_required_env,
+    dockerfile_cmd,
+    dockerfile_env,
+    dockerfile_instructions,
+    env_refs,
+    exec_form,
+    forwarded_env_vars,
+    instruction,
+    interpolate,
+    option,
+    package_env_vars,
 )
+from polymarket_pipeline_tests.deploy.harness import REPO_ROOT
 
-DOCKERFILE = REPO_ROOT / "Dockerfile"
-COMPOSE = REPO_ROOT / "docker-compose.yml"
 HADOLINT_CONFIG = REPO_ROOT / ".hadolint.yaml"
-CODE_SERVICE = "polymarket_pipeline_code"
-DEV_TOOLS = ("pytest", "ruff", "mypy", "hadolint", "pandas-stubs", "types-psutil")
-
-
-# ------------------------------------------------------------------------------------- Dockerfile
-@dataclass(frozen=True)
-class Instruction:
-    stage: int
-    keyword: str
-    args: str
-
-
-def dockerfile_instructions(text: str) -> list[Instruction]:
-    """Instructions with continuation lines joined and comments dropped; ``stage`` counts FROMs."""
-    logical: list[str] = []
-    current = ""
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not current and (not line or line.startswith("#")):
-            continue
-        if line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            current += line[:-1] + " "
-            continue
-        logical.append(current + line)
-        current = ""
-    instructions: list[Instruction] = []
-    stage = -1
-    for line in logical:
-        keyword, _, args = line.partition(" ")
-        if keyword.upper() == "FROM":
-            stage += 1
-        instructions.append(Instruction(stage, keyword.upper(), args.strip()))
-    return instructions
-
-
-def exec_form(args: str) -> list[str]:
-    """A JSON (exec form) argument list, with any ``--option=`` prefixes (HEALTHCHECK) removed."""
-    start = args.index("[")
-    value = json.loads(args[start:])
-    assert isinstance(value, list)
-    assert all(isinstance(v, str) for v in value)
-    return value
-
-
-def instruction(instructions: list[Instruction], keyword: str) -> Instruction:
-    found = [i for i in instructions if i.keyword == keyword]
-    assert found, f"the Dockerfile has no {keyword}"
-    return found[-1]
-
-
-def dockerfile_cmd() -> list[str]:
-    return exec_form(instruction(dockerfile_instructions(DOCKERFILE.read_text()), "CMD").args)
-
-
-def dockerfile_env() -> dict[str, str]:
-    env: dict[str, str] = {}
-    for item in dockerfile_instructions(DOCKERFILE.read_text()):
-        if item.keyword == "ENV":
-            for token in shlex.split(item.args):
-                key, _, value = token.partition("=")
-                env[key] = value
-    return env
-
-
-def option(argv: list[str], *names: str) -> str:
-    for index, arg in enumerate(argv):
-        if arg in names:
-            return argv[index + 1]
-    raise AssertionError(f"{argv} has none of {names}")
-
-
-def with_option(argv: list[str], name: str, value: str) -> list[str]:
-    out = list(argv)
-    index = out.index(name)
-    out[index + 1] = value
-    return out
+DEV_TOOLS = ("pytest", "ruff", "mypy", "hadolint", "pandas-stubs", "types-psutil", "dagster-k8s")
 
 
 def run_hadolint(dockerfile: Path) -> list[dict[str, Any]]:
@@ -139,7 +67,7 @@ def test_hadolint_finds_nothing_in_the_dockerfile(tmp_path: Path) -> None:
 
 
 def test_dockerfile_builds_a_slim_non_root_code_server_image() -> None:
-    instructions = dockerfile_instructions(DOCKERFILE.read_text())
+    instructions = dockerfile_instructions()
     for base in (i.args for i in instructions if i.keyword == "FROM"):
         assert re.match(r"python:3\.11(\.\d+)?-slim", base), base
     final_stage = max(i.stage for i in instructions)
@@ -156,7 +84,10 @@ def test_dockerfile_builds_a_slim_non_root_code_server_image() -> None:
     assert option(health, "-p", "--port") == option(dockerfile_cmd(), "-p", "--port")
 
     runs = " ".join(i.args for i in instructions if i.keyword == "RUN")
-    assert re.search(r"pip install .*-c requirements\.lock \.", runs), runs
+    # Dependencies from pyproject's list, pinned by the lock; then the package alone, offline.
+    assert re.search(r"pip install .*-c requirements\.lock -r requirements\.in", runs), runs
+    assert re.search(r"pip install .*--no-index --no-deps /tmp/wheels/\*\.whl", runs), runs
+    assert "pip check" in runs
     for dev_tool in (*DEV_TOOLS, "[dev]"):
         assert dev_tool not in runs, f"the image installs a dev tool: {dev_tool}"
 
@@ -173,7 +104,7 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
     ]
     assert patterns[0] == "*", "an allow-list: everything is excluded unless re-included"
     included = {p.lstrip("!").rstrip("/") for p in patterns if p.startswith("!")}
-    for instr in dockerfile_instructions(DOCKERFILE.read_text()):
+    for instr in dockerfile_instructions():
         if instr.keyword == "COPY" and "--from" not in instr.args:
             sources = [s for s in shlex.split(instr.args)[:-1] if not s.startswith("--")]
             assert set(sources) <= included, f"COPY {sources} but .dockerignore excludes some"
@@ -181,23 +112,6 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
 
 
 # ------------------------------------------------------------------------------- docker-compose
-INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?:(?P<op>:-|:\?)(?P<arg>[^}]*))?\}")
-
-
-def interpolate(value: str, env: Mapping[str, str]) -> str:
-    """Compose's ``${VAR}``, ``${VAR:-default}`` and ``${VAR:?error}`` against ``env``."""
-
-    def replace(match: re.Match[str]) -> str:
-        name, op, arg = match.group("name"), match.group("op"), match.group("arg")
-        if env.get(name):
-            return env[name]
-        if op == ":-":
-            return arg
-        raise AssertionError(f"compose needs {name}: {arg}")
-
-    return INTERPOLATION.sub(replace, value)
-
-
 COMPOSE_ENV = {"POSTGRES_PASSWORD": "0123abcd", "DOCKER_GID": "999"}
 
 
@@ -236,25 +150,6 @@ def command(compose: dict[str, Any], name: str) -> list[str]:
     return list(value) if isinstance(value, list) else shlex.split(value)
 
 
-def env_refs(config: Any) -> set[str]:
-    """Every ``{env: NAME}`` in a piece of dagster.yaml."""
-    if isinstance(config, dict):
-        if set(config) == {"env"}:
-            return {str(config["env"])}
-        return set().union(*(env_refs(v) for v in config.values())) if config else set()
-    if isinstance(config, list):
-        return set().union(*(env_refs(v) for v in config)) if config else set()
-    return set()
-
-
-def package_env_vars() -> set[str]:
-    """The POLYMARKET_* variables the code location reads (defs/environment.py)."""
-    source = (REPO_ROOT / "polymarket_pipeline" / "defs" / "environment.py").read_text()
-    names = set(re.findall(r"\"(POLYMARKET_[A-Z0-9_]+)\"", source))
-    assert "POLYMARKET_DATABASE_URL" in names
-    return names
-
-
 def test_compose_code_server_matches_workspace_and_dockerfile(compose: dict[str, Any]) -> None:
     workspace = yaml.safe_load((REPO_ROOT / "workspace.yaml").read_text())
     grpc = workspace["load_from"][0]["grpc_server"]
@@ -288,12 +183,22 @@ def test_compose_webserver_and_daemon_use_the_image_and_the_production_files(com
         mounts = {m.split(":")[1]: m.split(":")[0] for m in svc.get("volumes", []) if m.count(":") >= 1}
         assert mounts.get(f"{home}/dagster.yaml") == "./dagster.yaml", f"{name}: production dagster.yaml"
         assert mounts.get(f"{home}/workspace.yaml") == "./workspace.yaml", f"{name}: workspace.yaml"
-        assert mounts.get("/var/run/docker.sock") == "/var/run/docker.sock", f"{name}: no Docker socket"
         # The image's HEALTHCHECK probes the code server's port: these two need their own.
         assert svc["healthcheck"]["test"], f"{name} must override the image's healthcheck"
         depends = svc["depends_on"]
         assert depends["postgres"]["condition"] == "service_healthy"
         assert depends[CODE_SERVICE]["condition"] == "service_healthy"
+    # Only the daemon launches containers. The webserver's UI has no authentication: it must not
+    # get the Docker socket (root on the host), however "Terminate" fares without it.
+    daemon_mounts = {m.split(":")[1]: m.split(":")[0] for m in service(compose, "daemon")["volumes"]}
+    assert daemon_mounts.get("/var/run/docker.sock") == "/var/run/docker.sock", "the daemon needs the socket"
+    assert service(compose, "daemon")["group_add"], "the daemon's user must be in the socket's group"
+    for name in ("webserver", CODE_SERVICE, "migrate", "simulator"):
+        svc = service(compose, name)
+        sources = [str(m).split(":")[0] for m in svc.get("volumes", [])]
+        assert not any("docker.sock" in s for s in sources), f"{name} must not get the Docker socket"
+        assert "group_add" not in svc, name
+        assert not svc.get("privileged"), name
     assert service(compose, "daemon")["healthcheck"]["test"][1:] == ["dagster-daemon", "liveness-check"]
     assert "/server_info" in " ".join(service(compose, "webserver")["healthcheck"]["test"])
     simulator = command(compose, "simulator")
@@ -340,18 +245,25 @@ def test_compose_daemon_defines_everything_the_run_launcher_needs(
     launcher = instance_yaml["run_launcher"]
     assert (launcher["module"], launcher["class"]) == ("dagster_docker", "DockerRunLauncher")
     config = launcher["config"]
-    forwarded = {name.split("=", 1)[0] for name in config["env_vars"]}
-    assert package_env_vars() <= forwarded, "every POLYMARKET_* variable must reach the run containers"
-    assert env_refs(instance_yaml["storage"]) <= forwarded, "run containers write to Dagster's storage"
-    launcher_refs = env_refs(config)
-    for name in ("daemon", "webserver"):
-        env = environment(compose, name)
-        missing = sorted((forwarded | launcher_refs) - set(env))
-        assert not missing, f"{name} does not define {missing} (the DockerRunLauncher reads them)"
+    # The launcher forwards only what every run needs; each of these must be set in the daemon.
+    forwarded = set(forwarded_env_vars(instance_yaml))
+    assert forwarded == env_refs(instance_yaml["storage"]) | {"POLYMARKET_DATABASE_URL"}, (
+        "forward the instance storage and the database URL by name, nothing optional"
+    )
+    required = daemon_required_env(instance_yaml)
+    daemon_env = environment(compose, "daemon")
+    assert required <= set(daemon_env), f"the daemon lacks {sorted(required - set(daemon_env))}"
+    optional = package_env_vars() - {"POLYMARKET_DATABASE_URL"}
+    assert not optional & set(daemon_env), "the daemon needs no optional setting: runs get them elsewhere"
+    # The webserver builds the same instance (its launcher only for Terminate): storage and launcher.
+    web_env = environment(compose, "webserver")
+    web_needs = env_refs(instance_yaml["storage"]) | env_refs(launcher)
+    assert web_needs <= set(web_env), f"the webserver lacks {sorted(web_needs - set(web_env))}"
+    assert not {k for k in web_env if k.startswith("POLYMARKET_")}, "the webserver runs no pipeline code"
     code_env = environment(compose, CODE_SERVICE)
-    assert package_env_vars() <= set(code_env), "the sensor and schedule run in the code server"
-    for name in ("daemon", "webserver", CODE_SERVICE):
-        assert environment(compose, name)["DAGSTER_CURRENT_IMAGE"] == code_env["DAGSTER_CURRENT_IMAGE"]
+    assert "image" not in config, "the run image is the one the code server reports"
+    image = interpolate(service(compose, CODE_SERVICE)["image"], COMPOSE_ENV)
+    assert code_env["DAGSTER_CURRENT_IMAGE"] == image
 
     # The network the launcher attaches run containers to is the compose network, by its fixed name.
     network_name = environment(compose, "daemon")["DAGSTER_DOCKER_NETWORK"]
@@ -361,6 +273,7 @@ def test_compose_daemon_defines_everything_the_run_launcher_needs(
     network_key = named[0]
     for name in ("postgres", CODE_SERVICE, "webserver", "daemon"):
         assert network_key in service(compose, name)["networks"], f"{name} is not on {network_name}"
+    assert environment(compose, "webserver")["DAGSTER_DOCKER_NETWORK"] == network_name
 
     # The compute-log volume the run containers mount is the one the webserver reads.
     volumes = config["container_kwargs"]["volumes"]
@@ -376,145 +289,38 @@ def test_compose_daemon_defines_everything_the_run_launcher_needs(
     assert stop_timeout > 30, "docker stop must outlast the sweep's 30 s SIGTERM grace period"
 
 
-# ---------------------------------------------------------------------- image commands in a venv
-def build_context(tmp_path: Path) -> tuple[Path, str]:
-    """The build stage's COPYs into a fresh folder; returns it and the stage's WORKDIR."""
-    instructions = [i for i in dockerfile_instructions(DOCKERFILE.read_text()) if i.stage == 0]
-    context = tmp_path / "context"
-    context.mkdir()
-    workdir = instruction(instructions, "WORKDIR").args
-    for item in instructions:
-        if item.keyword != "COPY":
-            continue
-        *sources, dest = shlex.split(item.args)
-        target = context / dest.removeprefix(f"{workdir}/").removeprefix("./")
-        for source in sources:
-            src = REPO_ROOT / source
-            destination = target / src.name if len(sources) > 1 or dest.endswith("/") else target
-            if src.is_dir():
-                shutil.copytree(src, destination, ignore=shutil.ignore_patterns("__pycache__", "*.py[cod]"))
-            else:
-                destination.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copy2(src, destination)
-    return context, workdir
+def container_context(env: dict[str, str]) -> dict[str, str]:
+    """The optional settings a code server hands its runs: DAGSTER_CONTAINER_CONTEXT's env_vars."""
+    context = json.loads(env["DAGSTER_CONTAINER_CONTEXT"])
+    entries = context["env_vars"]
+    assert all("=" in entry for entry in entries), "NAME=value only: a bare NAME is looked up in the daemon"
+    return dict(entry.split("=", 1) for entry in entries)
 
 
-def pip_install_args() -> list[str]:
-    """The Dockerfile's ``pip install …`` arguments (its RUN line after ``pip``, up to ``&&``)."""
-    for item in dockerfile_instructions(DOCKERFILE.read_text()):
-        if item.keyword == "RUN" and "pip install" in item.args:
-            tokens = shlex.split(item.args)
-            start = next(i for i, t in enumerate(tokens) if t.endswith("pip") and tokens[i + 1] == "install")
-            args: list[str] = []
-            for token in tokens[start + 1 :]:
-                if token in ("&&", ";", "||"):
-                    break
-                args.append(token)
-            return args
-    raise AssertionError("the Dockerfile has no pip install")
-
-
-@pytest.fixture(scope="module")
-def clean_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A brand-new venv with the image's install command run in a copy of its build context."""
-    root = tmp_path_factory.mktemp("image")
-    context, _ = build_context(root)
-    venv = root / "venv"
-    started = time.monotonic()
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
-    result = subprocess.run(
-        [str(venv / "bin" / "python"), "-m", "pip", *pip_install_args()],
-        cwd=context,
-        env=base_env(),
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    elapsed = time.monotonic() - started
-    output = f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-    assert result.returncode == 0, f"pip install failed after {elapsed:.0f}s:\n{output}"
-    sys.stderr.write(f"\n[clean venv: created and installed in {elapsed:.1f}s]\n")
-    return venv
-
-
-def test_image_install_is_pinned_and_has_no_dev_tools(clean_venv: Path) -> None:
-    listed = subprocess.run(
-        [str(clean_venv / "bin" / "python"), "-m", "pip", "list", "--format", "json"],
-        capture_output=True, text=True, timeout=120, check=True,
-    )  # fmt: skip
-    installed = {p["name"].lower(): p["version"] for p in json.loads(listed.stdout)}
-    pins = dict(
-        line.split("==")
-        for line in (REPO_ROOT / "requirements.lock").read_text().splitlines()
-        if "==" in line and not line.startswith("#")
-    )
-    for name, version in installed.items():
-        if name in ("pip", "setuptools", "wheel", "polymarket_pipeline", "polymarket-pipeline"):
-            continue
-        pinned = {k.lower().replace("_", "-"): v for k, v in pins.items()}.get(name.replace("_", "-"))
-        assert pinned == version, f"{name} {version} is not the locked version ({pinned})"
-    assert not {tool for tool in DEV_TOOLS if tool in installed}, "dev tools must not be installed"
-    for script in ("dagster", "dagster-webserver", "dagster-daemon", "polymarket-pipeline"):
-        assert (clean_venv / "bin" / script).exists(), f"{script} is missing from the image"
-
-
-LIST_REPOSITORIES = """
-import json, sys
-from dagster._grpc.client import DagsterGrpcClient
-from dagster_shared.serdes import deserialize_value
-response = deserialize_value(DagsterGrpcClient(port=int(sys.argv[1]), host="127.0.0.1").list_repositories())
-print(json.dumps({
-    "type": type(response).__name__,
-    "executable": getattr(response, "executable_path", None),
-    "repositories": [s.repository_name for s in getattr(response, "repository_symbols", [])],
-    "image": getattr(response, "container_image", None),
-}))
-"""
-
-
-def test_image_cmd_serves_the_code_location_and_answers_the_healthcheck(
-    clean_venv: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {},
+        {  # the simulator profile (see the file's header)
+            "POLYMARKET_DATA_API_URL": "http://simulator:8765/data",
+            "POLYMARKET_CLOB_API_URL": "http://simulator:8765/clob",
+            "POLYMARKET_GAMMA_API_URL": "http://simulator:8765/gamma",
+            "POLYMARKET_COLD_RATE_LIMIT": "50",
+        },
+    ],
+)
+def test_compose_runs_get_the_code_servers_optional_settings(
+    compose: dict[str, Any], overrides: dict[str, str]
 ) -> None:
-    """``CMD`` on a loopback port instead of 0.0.0.0:4000, then ``HEALTHCHECK`` against it."""
-    port = free_port()
-    bin_dir = clean_venv / "bin"
-    cmd = with_option(with_option(dockerfile_cmd(), "-p", str(port)), "-h", "127.0.0.1")
-    health = exec_form(instruction(dockerfile_instructions(DOCKERFILE.read_text()), "HEALTHCHECK").args)
-    health = with_option(health, "-p", str(port))
-    workdir = tmp_path / "app"  # like the image's empty WORKDIR: nothing importable from the cwd
-    workdir.mkdir()
-    env = base_env(
-        PATH=f"{bin_dir}:/usr/bin:/bin",
-        DAGSTER_HOME=str(tmp_path / "dagster_home"),
-        DAGSTER_CURRENT_IMAGE="polymarket_pipeline:under-test",
-    )
-    (tmp_path / "dagster_home").mkdir()
-    server = Proc("code-server", [str(bin_dir / cmd[0]), *cmd[1:]], env, workdir, tmp_path / "logs")
-    started = time.monotonic()
-    with running(server):
-
-        def healthy() -> bool:
-            assert server.alive(), server.tail()
-            probe = subprocess.run(
-                [str(bin_dir / health[0]), *health[1:]], env=env, cwd=workdir,
-                capture_output=True, text=True, timeout=30, check=False,
-            )  # fmt: skip
-            return probe.returncode == 0
-
-        wait_for(healthy, timeout=90, what="the image's HEALTHCHECK to pass")
-
-        def repositories() -> dict[str, Any]:
-            probe = subprocess.run(
-                [str(bin_dir / "python"), "-c", LIST_REPOSITORIES, str(port)], env=env, cwd=workdir,
-                capture_output=True, text=True, timeout=60, check=True,
-            )  # fmt: skip
-            loaded: dict[str, Any] = json.loads(probe.stdout)
-            return loaded if loaded["type"] == "ListRepositoriesResponse" else {}
-
-        loaded = wait_for(repositories, timeout=90, what="the code location to load")
-        sys.stderr.write(f"\n[code server healthy and loaded in {time.monotonic() - started:.1f}s]\n")
-    assert loaded["repositories"] == ["__repository__"]
-    assert Path(loaded["executable"]).parent == bin_dir, "the code must run from the clean venv"
-    assert loaded["image"] == "polymarket_pipeline:under-test", "DAGSTER_CURRENT_IMAGE names the run image"
-    assert "Started Dagster code server" in server.output()
+    """Every optional setting the code server is given reaches its runs with the same value."""
+    raw = service(compose, CODE_SERVICE)["environment"]
+    env = {key: interpolate(str(value), {**COMPOSE_ENV, **overrides}) for key, value in raw.items()}
+    settings = {k: v for k, v in env.items() if k.startswith("POLYMARKET_")}
+    del settings["POLYMARKET_DATABASE_URL"]  # a secret: forwarded by name from the daemon
+    assert settings, "the code server's settings"
+    unknown = set(settings) - package_env_vars()
+    assert not unknown, f"not read by the package: {unknown}"
+    assert container_context(env) == settings
+    for name, value in overrides.items():
+        assert container_context(env)[name] == value
+    assert COMPOSE_ENV["POSTGRES_PASSWORD"] not in env["DAGSTER_CONTAINER_CONTEXT"], "stored with every run"

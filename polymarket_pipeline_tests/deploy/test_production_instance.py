@@ -3,9 +3,10 @@
 The stack is what docker-compose.yml runs, as local processes on loopback: a code server started with
 the image's CMD, ``dagster-daemon run`` and ``dagster-webserver`` on the production workspace.yaml
 (pointed at that code server), all with a temporary DAGSTER_HOME whose dagster.yaml is the production
-file with **only its run_launcher block replaced by the DefaultRunLauncher** (no Docker engine here:
-runs start as subprocesses of the code server instead of containers) and run monitoring polling
-every 2 s instead of 30 s (so the max-runtime test is quick). Dagster's storage and the
+file with **only its run_launcher block replaced by the DefaultRunLauncher** (runs start as
+subprocesses of the code server instead of containers, which keeps these scheduling tests quick;
+the DockerRunLauncher with real containers is tested in test_docker_stack.py) and run monitoring
+polling every 2 s instead of 30 s (so the max-runtime test is quick). Dagster's storage and the
 application database are throwaway PostgreSQL databases owned by a role with a password, which both
 DAGSTER_POSTGRES_PASSWORD and POLYMARKET_DATABASE_URL carry; the API is a SimulatorServer.
 """
@@ -231,15 +232,17 @@ def test_unmodified_production_yaml_builds_the_docker_run_launcher(
     stack: Stack, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The verbatim file (Docker launcher included) loads too; building the launcher needs no engine."""
-    monkeypatch.setenv("DAGSTER_CURRENT_IMAGE", "polymarket_pipeline:test")
+    monkeypatch.delenv("DAGSTER_CURRENT_IMAGE", raising=False)
     monkeypatch.setenv("DAGSTER_DOCKER_NETWORK", "polymarket_network")
     home = harness.make_dagster_home(tmp_path / "home", default_launcher=False)
     with dg.DagsterInstance.from_config(str(home)) as instance:
         launcher = instance.run_launcher
         assert isinstance(launcher, DockerRunLauncher)
-        assert launcher.image == "polymarket_pipeline:test"
+        assert launcher.image is None  # the image is the one the code server reports
         assert launcher.networks == ["polymarket_network"]
-        assert {"POLYMARKET_DATABASE_URL", "DAGSTER_POSTGRES_PASSWORD"} <= set(launcher.env_vars)
+        # Only what every run needs, so no optional setting is required in the daemon.
+        storage = {k for k in stack.env if k.startswith("DAGSTER_POSTGRES_")}
+        assert set(launcher.env_vars) == storage | {"POLYMARKET_DATABASE_URL"}
         assert launcher.container_kwargs["stop_timeout"] >= 60
         assert isinstance(instance.run_storage, PostgresRunStorage)
 
