@@ -214,9 +214,14 @@ def test_production_yaml_loads_into_a_real_postgres_instance(stack: Stack) -> No
 
     queue = instance.get_concurrency_config().run_queue_config
     assert queue is not None
-    limits = {(limit["key"], limit.get("value")): limit["limit"] for limit in queue.tag_concurrency_limits}
-    for tier in ("cold", "hot", "integrations"):
+    limits = {
+        (limit["key"], str(limit.get("value"))): limit["limit"] for limit in queue.tag_concurrency_limits
+    }
+    for tier in ("hot", "integrations"):
         assert limits[("polymarket/sweep", tier)] == 1
+    assert limits[("polymarket/sweep", "cold")] == 8  # shards in parallel ...
+    assert limits[("polymarket/shard", str({"applyLimitPerUniqueValue": True}))] == 1  # ... one run each
+    assert limits[("dagster/backfill", "None")] == 1
     production = harness.production_config(default_launcher=False)
     coordinator = production["run_coordinator"]["config"]
     assert not {"tag_concurrency_limits", "max_concurrent_runs"} & set(coordinator), "declared twice"

@@ -241,6 +241,8 @@ def wallet_sweep(
     tags = dict(context.run.tags)
     tier = resolve_tier(config.tier, tags)
     shard = run_shard(tags)
+    if shard == (0, 1):
+        shard = None  # the whole tier
     wallet_list = select_wallets(engine, tier, shard=shard)
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     context.log.info(f"sweeping {len(wallet_list)} {tier} wallets{where}")

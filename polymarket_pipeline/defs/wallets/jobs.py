@@ -12,7 +12,7 @@ from typing import Any
 import dagster as dg
 
 from polymarket_pipeline.defs.wallets.assets import SWEEP_ASSETS
-from polymarket_pipeline.defs.wallets.config import SWEEP_TAG
+from polymarket_pipeline.defs.wallets.config import SHARD_TAG, SWEEP_TAG
 
 SWEEP_MAX_RUNTIME_SECONDS = 65 * 60
 """A sweep still running after 65 minutes is stopped, the way the seed's cold lock expired."""
@@ -37,6 +37,7 @@ cold_wallets_job = dg.define_asset_job(
     selection=dg.AssetSelection.assets(*SWEEP_ASSETS),
     tags={
         SWEEP_TAG: "cold",
+        SHARD_TAG: "0/1",  # the whole tier; the schedule's shards replace it with i/n
         "dagster/max_runtime": str(SWEEP_MAX_RUNTIME_SECONDS),
         "dagster/max_retries": "1",
     },

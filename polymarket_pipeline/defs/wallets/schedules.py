@@ -52,10 +52,10 @@ def cold_wallets_schedule(context: dg.ScheduleEvaluationContext) -> list[dg.RunR
     scheduled = context.scheduled_execution_time
     requests, skipped = [], []
     for index in range(shards):
-        shard_tags = {SHARD_TAG: f"{index}/{shards}"} if shards > 1 else {}
+        shard_tags = {SHARD_TAG: f"{index}/{shards}"}
         running = active_run_ids(context.instance, cold_wallets_job.name, shard_tags)
         if running:
-            skipped.append(f"{shard_tags.get(SHARD_TAG, 'the cold sweep')} ({running[0]})")
+            skipped.append(f"shard {index}/{shards} ({running[0]})")
             continue
         jitter = random.Random(f"{scheduled.isoformat()}/{index}").randint(0, MAX_JITTER_SECONDS)
         requests.append(

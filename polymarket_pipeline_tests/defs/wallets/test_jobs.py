@@ -116,7 +116,7 @@ def test_cold_schedule_skips_while_a_sweep_is_queued_or_running(
 ) -> None:
     job = defs.resolve_job_def("cold_wallets_job")
     run = instance.create_run_for_job(
-        job, status=dg.DagsterRunStatus.STARTED, tags={"polymarket/sweep": "cold"}
+        job, status=dg.DagsterRunStatus.STARTED, tags={"polymarket/sweep": "cold", "polymarket/shard": "0/1"}
     )
     schedule, context = schedule_and_context(defs, instance, "cold_wallets_schedule")
     data = schedule.evaluate_tick(context)
