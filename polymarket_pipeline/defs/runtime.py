@@ -1,8 +1,10 @@
-"""Running async sweeps inside Dagster ops, with a graceful stop on SIGTERM/SIGINT.
+"""Running async sweeps inside Dagster ops, with a graceful stop on SIGTERM/SIGINT or Terminate.
 
 The first signal asks the sweep to stop starting wallets: the wallets in hand finish and commit
 (or, after a grace period, are abandoned with nothing half-written), then the op raises Dagster's
-interrupt error so the run ends as canceled with every committed cursor intact.
+interrupt error so the run ends as canceled with every committed cursor intact. A run marked
+CANCELING (the UI's Terminate, when the webserver cannot reach the container to signal it) is
+noticed within ``CANCEL_POLL_SECONDS`` and stopped the same way.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dagster._core.errors import DagsterExecutionInterruptedError
 T = TypeVar("T")
 
 DEFAULT_GRACE_SECONDS = 30.0
+CANCEL_POLL_SECONDS = 5.0
 
 
 def run_stoppable(
@@ -25,8 +28,10 @@ def run_stoppable(
     *,
     grace_seconds: float = DEFAULT_GRACE_SECONDS,
     on_signal: Callable[[str], None] | None = None,
+    cancel_requested: Callable[[], bool] | None = None,
 ) -> T:
-    """Run ``main(stop)`` to completion; a signal sets ``stop`` and, after the sweep, interrupts."""
+    """Run ``main(stop)`` to completion; a signal (or ``cancel_requested()`` turning true) sets
+    ``stop`` and, after the sweep, interrupts."""
     received: list[str] = []
 
     async def runner() -> T:
@@ -45,9 +50,12 @@ def run_stoppable(
                 task.cancel()
 
         installed = _install(loop, handle)
+        watcher = asyncio.ensure_future(_watch(cancel_requested, handle)) if cancel_requested else None
         try:
             return await task
         finally:
+            if watcher is not None:
+                watcher.cancel()
             _restore(loop, installed)
 
     try:
@@ -57,6 +65,14 @@ def run_stoppable(
     if received:
         raise DagsterExecutionInterruptedError()
     return result
+
+
+async def _watch(cancel_requested: Callable[[], bool], handle: Callable[[str], None]) -> None:
+    while True:
+        await asyncio.sleep(CANCEL_POLL_SECONDS)
+        if await asyncio.to_thread(cancel_requested):
+            handle("Terminate")
+            return
 
 
 def _install(loop: asyncio.AbstractEventLoop, handle: Callable[[str], None]) -> dict[int, Any]:

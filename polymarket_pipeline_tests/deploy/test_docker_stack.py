@@ -564,12 +564,12 @@ def test_hot_sensor_in_the_code_server_stores_a_followed_wallets_new_fill(docker
 
 
 # ------------------------------------------------------------------------- no socket, Terminate
-def test_webserver_has_no_docker_socket_so_terminate_leaves_stopping_to_the_host(
+def test_webserver_has_no_docker_socket_and_terminate_still_stops_the_sweep(
     docker_stack: DockerStack,
 ) -> None:
-    """What dagster.yaml says about Terminate without the socket in the webserver, checked: the UI's
-    Terminate marks the run CANCELING but its container keeps running; stopping the container on
-    the Docker host (the documented command) ends the run CANCELED, gracefully."""
+    """Without the socket the UI's Terminate cannot signal the run's container: it only marks the
+    run CANCELING. The sweep in the container notices (it polls its run's status every 5 s),
+    finishes the wallets in hand and ends; its container exits on its own."""
     stack = docker_stack
     web = stack.containers["webserver"]
     assert not [m for m in web.attrs["Mounts"] if "docker.sock" in m.get("Source", "")]
@@ -590,14 +590,11 @@ def test_webserver_has_no_docker_socket_so_terminate_leaves_stopping_to_the_host
         sys.stderr.write(
             f"\n[Terminate without the socket: {result['__typename']}: {result['message'][:300]}]\n"
         )
-        assert stack.run(run_id).status == dg.DagsterRunStatus.CANCELING
-        container = stack.client.containers.get(stack.run(run_id).tags[DOCKER_CONTAINER_ID_TAG])
-        assert container.status == "running", "nothing in the webserver can stop it"
-
-        container.stop(timeout=60)  # what the operator runs on the Docker host
+        started = time.monotonic()
         run = stack.wait_run(run_id, TERMINAL, timeout=120)
     finally:
         stack.sim.faults.remove(fault)
-    assert run.status == dg.DagsterRunStatus.CANCELED, stack.failures(run_id)
-    events = stack.instance.get_records_for_run(run_id, of_type=DagsterEventType.RUN_CANCELED).records
-    assert events
+    assert time.monotonic() - started < 90  # the 5 s poll plus the wallets in hand, no host action
+    assert run.status in {dg.DagsterRunStatus.CANCELED, dg.DagsterRunStatus.FAILURE}, stack.failures(run_id)
+    logs = [r.user_message for r in stack.instance.all_logs(run_id)]
+    assert any("Terminate: finishing the wallets in hand" in m for m in logs), logs[-10:]

@@ -345,9 +345,7 @@ def test_a_sweep_past_its_max_runtime_is_stopped_by_run_monitoring(stack: Stack)
     # wallet in parallel, outlasts the 4 s max runtime
     fault = stack.sim.faults.add(FaultRule(kind="latency", latency_ms=10_000))
     try:
-        run_id = stack.client.submit_job_execution(
-            "cold_wallets_job", tags={"dagster/max_runtime": "4"}
-        )
+        run_id = stack.client.submit_job_execution("cold_wallets_job", tags={"dagster/max_runtime": "4"})
         stack.wait_status(run_id, RUNNING, timeout=60)
         started = time.monotonic()
         run = stack.wait_status(run_id, TERMINAL, timeout=90)

@@ -93,10 +93,16 @@ def run_sweep(
         async with polymarket.client(budget_tier, stats=api_stats, limiter=limiter) as client:
             return await sweep(client, engine, wallet_list, options=options, stop=stop)
 
+    def canceling() -> bool:
+        run = context.instance.get_run_by_id(context.run_id)
+        stopping = (dg.DagsterRunStatus.CANCELING, dg.DagsterRunStatus.CANCELED)
+        return run is not None and run.status in stopping
+
     stats = run_stoppable(
         main,
         grace_seconds=config.grace_seconds,
         on_signal=lambda name: context.log.warning(f"{name}: finishing the wallets in hand, then stopping"),
+        cancel_requested=canceling,
     )
     for wallet, error in stats.failures.items():
         context.log.warning(f"wallet {wallet} failed (retried next cycle): {error}")

@@ -271,3 +271,46 @@ def test_sharded_cold_sweeps_cover_every_cold_wallet_once_and_a_failing_shard_bl
     )
     later = schedule.evaluate_tick(schedule_and_context(defs, instance, "cold_wallets_schedule")[1])
     assert sorted(r.tags["polymarket/shard"] for r in later.run_requests) == ["0/3", "2/3"]
+
+
+def test_terminate_stops_a_sweep_gracefully_even_without_a_signal(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    """Terminate from a webserver that cannot signal the run's container only marks the run
+    CANCELING; the sweep notices, finishes the wallets in hand, and ends the run interrupted."""
+    import threading
+    import time
+
+    from polymarket_pipeline.defs import runtime
+    from polymarket_pipeline.simulator.faults import FaultRule
+
+    register(engine, sim.model.wallets)
+    sim.faults.add(FaultRule(kind="latency", latency_ms=1500))
+    job = defs.resolve_job_def("cold_wallets_job")
+    outcome: list[dg.ExecuteInProcessResult] = []
+    worker = threading.Thread(
+        target=lambda: outcome.append(job.execute_in_process(instance=instance, raise_on_error=False))
+    )
+    original = runtime.CANCEL_POLL_SECONDS
+    runtime.CANCEL_POLL_SECONDS = 0.5
+    try:
+        worker.start()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            runs = instance.get_runs(dg.RunsFilter(job_name="cold_wallets_job"))
+            if runs and runs[0].status == dg.DagsterRunStatus.STARTED:
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+        instance.report_run_canceling(runs[0])
+        worker.join(60)
+    finally:
+        runtime.CANCEL_POLL_SECONDS = original
+    assert not worker.is_alive()
+    [result] = outcome
+    assert not result.success
+    logs = [r.user_message for r in instance.all_logs(result.run_id)]
+    assert any("Terminate: finishing the wallets in hand" in m for m in logs)
+    stopped = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert stopped
+    assert "Interrupted" in str(stopped[0].step_failure_data.error)
