@@ -63,3 +63,15 @@ def write_user_sync(
     )
     rows = [{**asdict(m), "as_of": fetched_at, "updated_at": fetched_at} for m in markets]
     bulk_upsert(connection, _markets, rows, key=["user_id", "asset"])
+
+
+def open_user_markets(connection: Connection, user_id: str, limit: int) -> list[dict[str, Any]]:
+    """A user's unresolved ``external_markets`` rows, newest sync first, ``tags`` as a list."""
+    markets = table_of(ExternalMarket)
+    rows = connection.execute(
+        select(markets)
+        .where(markets.c.user_id == user_id, markets.c.resolved.is_(False))
+        .order_by(markets.c.as_of.desc(), markets.c.current_value.desc())
+        .limit(limit)
+    )
+    return [{**row._asdict(), "tags": list(row.tags or [])} for row in rows]

@@ -34,8 +34,11 @@ from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 from polymarket_pipeline.sync.wallet_poll import PollPlan, fill_days, label_and_key, utcnow
 
-FEED_OVERLAP_SECONDS = 30
-"""The feed is re-read this far back: fills indexed late still show up, and upserts dedupe them."""
+FEED_OVERLAP_SECONDS = 5
+"""The feed is re-read this far back, so fills indexed a few seconds late still show up (upserts
+dedupe them). Kept short: the live tape carries ~100 rows/s, so 5 s + a 1 s cycle stay within one
+1,000-row page; a fill indexed later than that changes a position, and the wallet's next
+per-wallet read (with its own, longer overlap) stores it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,8 +44,9 @@ from polymarket_pipeline.sync.markets import MarketDirectory
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-DEFAULT_OVERLAP_SECONDS = 120
-"""Re-read this much before a watermark: late-indexed rows land inside the overlap."""
+DEFAULT_OVERLAP_SECONDS = 600
+"""Re-read this much before a watermark: rows indexed up to 10 minutes late land inside the
+overlap. It costs no extra request for all but the busiest wallets (the window fits one page)."""
 CLOSE_LOOKBACK_SECONDS = 3600
 """Activity explaining a close is searched from this long before the previous snapshot
 (block timestamps against wall clock, and the positions API lagging trades by minutes)."""
