@@ -317,3 +317,20 @@ def test_a_dropped_database_connection_retries_the_wallet(
         event.remove(engine, "before_cursor_execute", drop_once)
         engine.dispose()
         admin.dispose()
+
+
+def test_verification_is_spread_over_the_period_not_synchronized() -> None:
+    """Wallets first polled together do not all fall due in one sweep (three requests each)."""
+    import random
+    from datetime import timedelta
+
+    from polymarket_pipeline.sync.wallet_poll import verification_period
+
+    rng = random.Random(7)
+    wallets = ["0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40)) for _ in range(1200)]
+    every = timedelta(hours=12)
+    periods = [verification_period(w, every) for w in wallets]
+    assert all(timedelta(hours=6) <= p <= every for p in periods)
+    due_per_hour = [sum(1 for p in periods if h <= p.total_seconds() / 3600 < h + 1) for h in range(6, 12)]
+    assert max(due_per_hour) < 0.25 * len(wallets)  # about a sixth each hour, not all at once
+    assert verification_period(wallets[0], every) == verification_period(wallets[0], every)
