@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.db import activity as activity_store
 from polymarket_pipeline.db import positions as position_store
 from polymarket_pipeline.db import state
@@ -103,10 +104,17 @@ def fill_days(keyed: Sequence[KeyedFill]) -> Counter[str]:
 
 
 async def label_and_key(markets: MarketDirectory, fills: Sequence[Fill]) -> list[KeyedFill]:
-    """Fills keyed for ``trades_public``, with the outcome a degraded row lacks taken from its market."""
+    """Fills keyed for ``trades_public``, with the outcome a degraded row lacks taken from its market.
+
+    Labeling is best effort: with Gamma and CLOB unreachable the fills are stored unlabeled (an
+    unknown outcome), and the next read that knows it fills it in (unknown never overwrites known).
+    """
     unlabeled = {f.condition_id for f in fills if f.outcome_index is None}
     if unlabeled:
-        fills = label_outcomes(fills, await markets.get(unlabeled))
+        try:
+            fills = label_outcomes(fills, await markets.get(unlabeled))
+        except PolymarketError as exc:
+            log.warning("fills stored without outcome labels: market lookup failed: %s", exc)
     return key_fills(fills)
 
 
@@ -148,7 +156,7 @@ async def poll_trades(
     if inserted or window is not None:  # a re-read of stored fills marks no day
         result.days.update(fill_days(keyed))
     result.trades_complete = result.trades_complete and history.complete
-    result.rows_rejected += getattr(history, "rejected", 0)
+    result.rows_rejected += history.rejected
     if not history.complete:
         log.warning("wallet %s: trade history incomplete (the API stopped the walk early)", wallet)
 
