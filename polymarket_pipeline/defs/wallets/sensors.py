@@ -1,9 +1,10 @@
-"""``hot_wallets_sensor``: polls followed wallets every second, inside each sensor tick.
+"""``hot_wallets_sensor``: the feed-first hot path, every second, inside each sensor tick.
 
 The daemon evaluates sensors about every 5 s and a run costs seconds of overhead, so the sensor
-does the hot work itself: each tick runs ~1 s cycles for a few seconds (``sync.hot``), writes the
-rows, and reports them as runless materializations so the UI shows ``trades_public`` updating. A
-feed gap is handed to ``hot_wallets_job`` as a run request.
+does the hot work itself: each tick runs ~1 s cycles for a few seconds (``sync.hot``) and writes
+the rows at once; every ``hot_report_seconds`` it records what the ticks wrote as runless
+materializations, each followed by its checks, so the UI shows the assets updating. A feed gap is
+handed to ``hot_wallets_job`` as a run request; an unreachable API is one line per tick.
 """
 
 import asyncio
@@ -155,9 +156,9 @@ def report(
     job=hot_wallets_job,
     minimum_interval_seconds=1,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Polls hot (followed or pinned) wallets about every second: the global trade feed "
-    "since the last cursor, then only the wallets that traded, plus a slower per-wallet "
-    "re-verification of every hot wallet.",
+    description="Feed first, about every second: reads the global trade feed since the last cursor "
+    "and stores every registered wallet's new fills, refreshes the positions of the hot (followed "
+    "or pinned) wallets that traded, and re-reads the stalest hot wallet at a fixed trickle rate.",
 )
 def hot_wallets_sensor(
     context: dg.SensorEvaluationContext, polymarket: PolymarketApiResource, database: DatabaseResource
@@ -212,7 +213,12 @@ def hot_wallets_sensor(
         )
     skip = None
     if not events and not run_requests:
-        skip = f"{stats.cycles} cycles, {api_stats.requests} requests, no new activity"
+        pending = runtime.pending.trades_inserted
+        skip = f"{stats.cycles} cycles, {api_stats.requests} requests, " + (
+            f"{pending} new trades to report within {polymarket.hot_report_seconds:g} s"
+            if pending
+            else "no new activity"
+        )
     return dg.SensorResult(
         asset_events=events, run_requests=run_requests, cursor=new_cursor.dumps(), skip_reason=skip
     )
