@@ -31,7 +31,16 @@ from typing import Any
 
 from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
-from polymarket_pipeline.api.data.walk import BOUNDS, Walk, in_window, snapshot, type_csv, value_of
+from polymarket_pipeline.api.data.walk import (
+    BOUNDS,
+    Walk,
+    activity_history,
+    in_window,
+    portfolio_value,
+    snapshot,
+    type_csv,
+    value_of,
+)
 from polymarket_pipeline.api.errors import ApiHTTPError
 from polymarket_pipeline.api.fields import wire_config
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
@@ -271,16 +280,9 @@ class Adapter:
             vary_limit=False,  # the moving ``end`` already makes every URL new
             reanchor="start",
         )
-        items = sorted(walk.rows(in_window(start, end)), key=lambda a: -a.timestamp)
-        return ActivityHistory(
-            items=items, complete=walk.complete, rejected=walk.rejected, incomplete_reason=walk.reason
-        )
+        return activity_history(walk, start, end)
 
     async def value(self, wallet: str) -> tuple[PortfolioValue, Any]:
-        wallet = normalize_address(wallet)
-        route = "GET /value"
-        await self.transport.cooldown.wait(wallet, route)
-        body = await self.transport.get("data", "/value", [("user", wallet)], route=route, wallet=wallet)
-        assert body is not None
-        ctx = ParseContext(route, wallet, self._now())
-        return parse_value(ctx, body.data, Rejections(self.transport.stats)), body.data
+        return await portfolio_value(
+            self.transport, "/value", normalize_address(wallet), self._now(), parse_value
+        )

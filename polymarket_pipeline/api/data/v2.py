@@ -22,7 +22,16 @@ from pydantic import AliasChoices, BeforeValidator, StrictBool
 
 from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
-from polymarket_pipeline.api.data.walk import BOUNDS, Walk, in_window, snapshot, type_csv, value_of
+from polymarket_pipeline.api.data.walk import (
+    BOUNDS,
+    Walk,
+    activity_history,
+    in_window,
+    portfolio_value,
+    snapshot,
+    type_csv,
+    value_of,
+)
 from polymarket_pipeline.api.fields import WireModel, wire_config
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
 from polymarket_pipeline.api.settings import V2_MAX_LIMIT
@@ -256,16 +265,9 @@ class Adapter:
         if csv:
             params.append(("type", csv))
         walk = await self._walk("/v2/activity", params, wallet, V2Activity)
-        items = sorted(walk.rows(in_window(start, end)), key=lambda a: -a.timestamp)
-        return ActivityHistory(
-            items=items, complete=walk.complete, rejected=walk.rejected, incomplete_reason=walk.reason
-        )
+        return activity_history(walk, start, end)
 
     async def value(self, wallet: str) -> tuple[PortfolioValue, Any]:
-        wallet = normalize_address(wallet)
-        route = "GET /v2/value"
-        await self.transport.cooldown.wait(wallet, route)
-        body = await self.transport.get("data", "/v2/value", [("user", wallet)], route=route, wallet=wallet)
-        assert body is not None
-        ctx = ParseContext(route, wallet, self._now())
-        return parse_value(ctx, body.data, Rejections(self.transport.stats)), body.data
+        return await portfolio_value(
+            self.transport, "/v2/value", normalize_address(wallet), self._now(), parse_value
+        )

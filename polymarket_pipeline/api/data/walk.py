@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
 from polymarket_pipeline.api.data.rows import ValueRow
-from polymarket_pipeline.api.results import PositionSnapshot
+from polymarket_pipeline.api.results import ActivityHistory, PositionSnapshot
 from polymarket_pipeline.api.stats import ApiStats
+from polymarket_pipeline.api.transport import Transport
 from polymarket_pipeline.api.validation import ParseContext, Rejections, validate_rows, wallet_check
 from polymarket_pipeline.domain.fills import union_pages
 from polymarket_pipeline.domain.records import PortfolioValue
@@ -100,6 +101,29 @@ def in_window(start: int | None, end: int | None) -> Callable[[Any], bool]:
 def type_csv(types: tuple[str, ...] | list[str]) -> str:
     """``("redeem", " TRADE")`` -> ``"REDEEM,TRADE"``; empty means every type."""
     return ",".join(t.strip().upper() for t in types if t.strip())
+
+
+def activity_history(walk: Walk[Any], start: int | None, end: int | None) -> ActivityHistory:
+    """A finished activity walk as its result: rows in the window, newest first, each once."""
+    items = sorted(walk.rows(in_window(start, end)), key=lambda a: -a.timestamp)
+    return ActivityHistory(
+        items=items, complete=walk.complete, rejected=walk.rejected, incomplete_reason=walk.reason
+    )
+
+
+async def portfolio_value(
+    transport: Transport,
+    path: str,
+    wallet: str,
+    now: int,
+    parse: Callable[[ParseContext, Any, Rejections], PortfolioValue],
+) -> tuple[PortfolioValue, Any]:
+    """One ``/value`` request (v1 or v2 path, the version's parser), and the body as received."""
+    route = f"GET {path}"
+    await transport.cooldown.wait(wallet, route)
+    body = await transport.get("data", path, [("user", wallet)], route=route, wallet=wallet)
+    assert body is not None
+    return parse(ParseContext(route, wallet, now), body.data, Rejections(transport.stats)), body.data
 
 
 def snapshot(walk: Walk[Any]) -> PositionSnapshot:
