@@ -20,7 +20,7 @@ Phases (each starts with an empty ``rate_budget`` table):
   ``SharedRateLimiter.acquire(api, route)`` books when it is told the route. Reports the most
   ``/positions`` arrivals in any 10 s window against 150 (``--ceiling-seconds``, 0 to skip).
 
-    /work/venvs/bench/bin/python bench/shared_budget.py [--processes 4] [--rate 20] [--burst 10] [--seconds 60]
+    /work/venvs/bench/bin/python bench/shared_budget.py [--processes 4] [--rate 20] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import bisect
+import contextlib
 import json
 import random
 import subprocess
@@ -41,10 +42,10 @@ import sqlalchemy as sa
 from benchlib import (
     PG_ADMIN_URL,
     RESULT_PREFIX,
+    busiest_window,
     create_pg_database,
     drop_pg_database,
     emit_result,
-    busiest_window,
     load_note,
     max_in_window,
     migrate_url,
@@ -135,10 +136,9 @@ def child(args: argparse.Namespace) -> None:
                 asyncio.create_task(worker(client, random.Random(args.index * 1000 + i)))
                 for i in range(WORKERS_PER_PROCESS)
             ]
-            try:
+            # workers blocked on a slot booked past the window are abandoned
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*tasks), timeout=max(1.0, end_at - time.time()) + 1.0)
-            except TimeoutError:
-                pass  # workers blocked on a slot booked past the window: abandoned
 
     asyncio.run(main())
     engine.dispose()
@@ -221,7 +221,7 @@ def run_phase(
     owner = {w: i for i, share in enumerate(shares) for w in share}
     per_process = [0] * args.processes
     for r in records:
-        per_process[owner[r.wallet]] += 1  # type: ignore[index]
+        per_process[owner[r.wallet]] += 1
     return PhaseResult(phase, records, per_process, limiters, errors, commits(db_name) - before, start_at)
 
 
@@ -238,7 +238,10 @@ def main() -> None:
         latency_ms=args.latency_ms,
         start_time=int(time.time()) - 3600,
     )
-    phases = [Phase("shared", "shared", "value", args.seconds), Phase("local", "local", "value", args.seconds)]
+    phases = [
+        Phase("shared", "shared", "value", args.seconds),
+        Phase("local", "local", "value", args.seconds),
+    ]
     if args.ceiling_seconds > 0:
         phases.append(Phase("positions", "shared", "positions", args.ceiling_seconds))
     db_name, url = create_pg_database()
@@ -317,7 +320,8 @@ def main() -> None:
             ],
             rows,
             title=(
-                f"{args.processes} OS processes, each its own PolymarketClient with {WORKERS_PER_PROCESS} workers, "
+                f"{args.processes} OS processes, each its own PolymarketClient with "
+                f"{WORKERS_PER_PROCESS} workers, "
                 f"budget {args.rate:g} req/s burst {args.burst}, simulator latency {args.latency_ms:g} ms; "
                 "arrivals from the simulator's request log"
             ),
@@ -343,7 +347,8 @@ def main() -> None:
     for note in notes:
         print(note)
     for res in results:
-        print(f"{res.phase.name}: limiters {sorted(set(res.limiters))}; client errors {dict(res.child_errors)}")
+        limiters = sorted(set(res.limiters))
+        print(f"{res.phase.name}: limiters {limiters}; client errors {dict(res.child_errors)}")
     print(
         "max in 1 s: the most arrivals in any sliding window [t, t + 1 s); max in a whole s: the same over "
         "the seconds counted from the common start. DB commits/req: transactions committed in the budget "
