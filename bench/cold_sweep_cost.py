@@ -104,7 +104,7 @@ def run_sweep(url: str, settings: Any, now: Callable[[], datetime]) -> tuple[Swe
         limiter = tier_limiter(engine, "cold", settings)
 
         async def main() -> SweepStats:
-            async with PolymarketClient(settings, stats=api, limiter=limiter) as client:  # type: ignore[arg-type]
+            async with PolymarketClient(settings, stats=api, limiter=limiter) as client:
                 options = SweepOptions(plan=sweep_plan("cold", resource))
                 return await sweep(client, engine, wallets, options=options, now=now)
 
@@ -228,7 +228,7 @@ def main() -> None:
     table_rows: list[list[object]] = []
     for r in rows:
         routes = Counter(r.route for r in r.records if r.api == "data")
-        idle = r.name.endswith("no new activity")
+        is_idle = r.name.endswith("no new activity")
         table_rows.append(
             [
                 r.db,
@@ -241,8 +241,8 @@ def main() -> None:
                 routes["/v2/activity"],
                 r.data_requests,
                 r.per_wallet(),
-                f"<= {TARGET_IDLE:g}" if idle else "",
-                verdict(r.per_wallet() <= TARGET_IDLE) if idle else "",
+                f"<= {TARGET_IDLE:g}" if is_idle else "",
+                verdict(r.per_wallet() <= TARGET_IDLE) if is_idle else "",
                 sum(1 for x in r.records if x.api != "data"),
                 r.stats.trades_inserted,
                 r.seconds,
