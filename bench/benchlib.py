@@ -319,8 +319,8 @@ class RequestCollector(threading.Thread):
         with self._lock:
             fresh = self.sim.admin.requests(since=self._newest or None)
             for r in fresh:
-                if r.api == "_sim" or r.status == 0:
-                    continue  # admin calls; in-flight requests are picked up next time
+                if r.api == "_sim":
+                    continue  # its own admin calls
                 key = self._identity(r)
                 if r.at <= self._newest and key in self._seen_at_edge:
                     continue
