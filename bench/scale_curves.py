@@ -3,15 +3,21 @@
 **Sweeps** (``--sizes``, default 1k, 10k, 100k wallets): for each size the simulator runs in its own
 process with that many wallets (small histories: 2 taker trades each plus maker legs, no
 latency), every wallet is registered (cold) in a fresh database (PostgreSQL; SQLite too up to
-``--sqlite-max``), and a child process sweeps them twice the way ``cold_wallets_job`` does
+``--sqlite-max``), and child processes sweep them twice the way ``cold_wallets_job`` does
 (``select_wallets`` + ``sync.sweep.sweep`` with ``sweep_plan("cold")`` through ``tier_limiter``,
-so on PostgreSQL every request is booked in the shared ``rate_budget``): the **first** sweep
+so on PostgreSQL every request is booked in the shared ``rate_budget``), split in ``--shards``
+processes (each shard i/n, as ``POLYMARKET_COLD_SHARDS`` runs are): the **first** sweep
 (positions, trades and activity of every wallet) and an **idle** one right after (no new activity:
 positions only). The rate limit is raised (``--rate``) so the sweep is bound by CPU and the
-database, not the bucket. Reported per sweep: wall time, ms per wallet, Data API requests per
+database, not the bucket. On PostgreSQL the shared limiter also books Polymarket's published
+ceilings (``domain.budgets``: the Data API's 1,000 per 10 s is 90 req/s for the whole deployment),
+which would cap every sweep at 90 req/s; ``--ceilings off`` (the default here) makes the sweep
+processes book only their tier bucket (``db.budget.ceilings_for`` returns nothing in them), so
+the booking transaction is still paid but the published ceiling does not set the pace.
+Reported per sweep: wall time, ms per wallet, Data API requests per
 wallet (from the simulator's request log, drained as it goes), CPU seconds of the sweeping
 process, the simulator and the PostgreSQL backends serving the sweep, peak RSS of the sweeping
-process (VmHWM, reset between sweeps) and the database size.
+processes (VmHWM; each sweep runs in new processes) and the database size.
 
 **Fills at scale** (``--trades``, default 1M and 10M rows in ``trades_public``): a fresh PostgreSQL
 database is bulk-loaded with ``COPY`` (``bench/synthetic.py``: skewed wallets and markets,
@@ -71,6 +77,7 @@ from benchlib import (
 
 from polymarket_pipeline.api import ApiStats, ClientSettings, PolymarketClient
 from polymarket_pipeline.db import activity as activity_store
+from polymarket_pipeline.db import budget
 from polymarket_pipeline.db import positions as position_store
 from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine, reading
@@ -105,6 +112,9 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--shards", type=int, default=2, help="processes per sweep (each a shard i/n)")
+    p.add_argument(
+        "--ceilings", choices=["off", "on"], default="off", help="book the published ceilings (PostgreSQL)"
+    )
     p.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--url", help=argparse.SUPPRESS)
     p.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -114,6 +124,8 @@ def parse_args() -> argparse.Namespace:
 # ============================================================================ sweeps: child
 def child(args: argparse.Namespace) -> None:
     """One shard of one sweep (the way ``POLYMARKET_COLD_SHARDS`` runs split the cold tier)."""
+    if args.ceilings == "off":
+        budget.ceilings_for = lambda api, route: []  # the tier bucket only: CPU/DB-bound, not 90 req/s
     base = args.base_url
     settings = ClientSettings(
         data_api_url=f"{base}/data",
@@ -218,7 +230,7 @@ def run_phase(
     for shard in range(args.shards):
         argv = [sys.executable, __file__, "--child", "--url", url, "--base-url", sim.base_url]
         argv += ["--rate", str(args.rate), "--burst", str(args.burst)]
-        argv += ["--shards", str(args.shards), "--shard", str(shard)]
+        argv += ["--shards", str(args.shards), "--shard", str(shard), "--ceilings", args.ceilings]
         procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
     outputs: list[list[str]] = [[] for _ in procs]
     pumps = []
@@ -296,7 +308,7 @@ def run_sweeps(
     return results
 
 
-def sweep_report(results: list[SweepResult]) -> None:
+def sweep_report(args: argparse.Namespace, results: list[SweepResult]) -> None:
     rows: list[list[object]] = []
     for r in results:
         rows.append(
@@ -327,7 +339,8 @@ def sweep_report(results: list[SweepResult]) -> None:
              "client requests", "fills stored", "client CPU s", "sim CPU s", "postgres CPU s", "cores busy",
              "bound by", "peak RSS MB/process", "DB MB", "DB KB/wallet"],
             rows,
-            title="Cold sweeps at a raised rate limit (CPU/DB-bound): first sweep, then an idle one",
+            title="Cold sweeps at a raised rate limit (CPU/DB-bound): first sweep, then an idle one"
+            + ("" if args.ceilings == "off" else " (published ceilings booked)"),
         )
     )  # fmt: skip
     print()
@@ -595,7 +608,7 @@ def main() -> None:
             loads.append(f"after {n:,} fills: {load_note()}")
     print()
     if sweep_results:
-        sweep_report(sweep_results)
+        sweep_report(args, sweep_results)
         print()
     if trade_results:
         trades_report(trade_results)
