@@ -82,7 +82,8 @@ _INDEX_NODE = re.compile(r"Index")
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--trades", type=int, default=10_000_000)
-    p.add_argument("--url", help="an already loaded database (skips loading; nothing is dropped)")
+    p.add_argument("--url", help="a database loaded by an earlier --keep run (with its --now); not dropped")
+    p.add_argument("--now", type=int, help="the epoch second the --url database was generated at")
     p.add_argument("--seed", type=int, default=5)
     p.add_argument("--write-runs", type=int, default=1_000, help="per-wallet transactions timed per case")
     p.add_argument("--candidates", nargs="*", default=None, help="CREATE INDEX statements to try")
@@ -374,6 +375,30 @@ def write_rate(engine: Engine, u: synthetic.Universe, runs_: int, seed: int) -> 
         elapsed += time.perf_counter() - started
     out["trades_public: 10 new fills per txn, rows/s"] = rows / elapsed
     elapsed, rows = 0.0, 0
+    for _ in range(3):  # a backfill or a big first poll: the COPY path
+        batch = []
+        for wallet in rng.sample(traders, 1000):
+            m = rng.choice(u.markets)
+            batch += [
+                _fill(
+                    wallet,
+                    m,
+                    m.tokens[i % 2],
+                    "BUY",
+                    1.0 + i,
+                    0.5,
+                    u.now - 60,
+                    f"0x{rng.getrandbits(256):064x}",
+                )
+                for i in range(20)
+            ]
+        keyed_batch = key_fills(batch)
+        started = time.perf_counter()
+        with engine.begin() as connection:
+            rows += upsert_trades(connection, keyed_batch, now)
+        elapsed += time.perf_counter() - started
+    out["trades_public: 20,000 new fills per txn (COPY), rows/s"] = rows / elapsed
+    elapsed, rows = 0.0, 0
     latencies = []
     for _ in range(runs_):
         wallet = rng.choice(traders)
@@ -402,14 +427,20 @@ def main() -> None:
     rng = random.Random(args.seed)
     name = None
     if args.url:
-        raise SystemExit("--url needs the universe the data was generated from: load here instead")
-    name, url = create_pg_database()
+        if args.now is None:
+            raise SystemExit("--url needs --now (printed by the --keep run that loaded it)")
+        url = args.url
+        u = synthetic.universe(synthetic.Shape(args.trades), args.seed, args.now)
+        u.fills_per_wallet = fills_per_wallet(url, u)
+    else:
+        name, url = create_pg_database()
     try:
-        migrate_url(url)
-        print(f"loading {args.trades:,} fills with COPY ...", flush=True)
-        started = time.monotonic()
-        u, _ = synthetic.load(url, args.trades, seed=args.seed, log=lambda s: print(s, flush=True))
-        print(f"loaded in {time.monotonic() - started:.0f} s", flush=True)
+        if name:
+            migrate_url(url)
+            print(f"loading {args.trades:,} fills with COPY ...", flush=True)
+            started = time.monotonic()
+            u, _ = synthetic.load(url, args.trades, seed=args.seed, log=lambda s: print(s, flush=True))
+            print(f"loaded in {time.monotonic() - started:.0f} s", flush=True)
         engine = create_db_engine(url, statement_timeout_ms=0)
         recorder = Recorder(engine)
         explained: list[Explained] = []
@@ -428,12 +459,25 @@ def main() -> None:
         engine.dispose()
     finally:
         if args.keep:
-            print(f"kept {url}")
+            print(f"kept {url} (--now {u.now})")
         elif name:
             drop_pg_database(name)
     print(f"total runtime {(time.monotonic() - began) / 60:.1f} min")
     print(load_note())
     print(version_note())
+
+
+def fills_per_wallet(url: str, u: synthetic.Universe) -> Any:
+    """Fills per wallet of a database loaded earlier (what ``synthetic.load`` counted as it went)."""
+    import numpy as np
+
+    engine = create_db_engine(url, statement_timeout_ms=0)
+    with engine.connect() as connection:
+        counts = dict(
+            connection.execute(sa.text("SELECT wallet_address, count(*) FROM trades_public GROUP BY 1")).all()
+        )
+    engine.dispose()
+    return np.array([counts.get(w, 0) for w in u.wallets], dtype=np.int64)
 
 
 def report(engine: Engine, explained: list[Explained]) -> None:
@@ -531,11 +575,10 @@ def write_cost(
             for _, index in unused:
                 connection.exec_driver_sql(f'DROP INDEX "{index}"')
         without.append(write_rate(engine, u, args.write_runs, args.seed + 2 * attempt + 1))
-        if attempt == 0:
-            with engine.begin() as connection:
-                connection.exec_driver_sql("SET maintenance_work_mem = '512MB'")
-                for _, index in unused:
-                    connection.exec_driver_sql(indexes[index][0])
+        with engine.begin() as connection:  # back as migrated (a kept database is explained again)
+            connection.exec_driver_sql("SET maintenance_work_mem = '512MB'")
+            for _, index in unused:
+                connection.exec_driver_sql(indexes[index][0])
     sizes = {i: s for i, (_, s) in indexes.items()}
 
     def mean(runs_: list[dict[str, float]], key: str) -> float:
