@@ -12,7 +12,9 @@ system rather than uniform noise:
 * ids have their real shapes and lengths (0x + 40 / 64 hex, 77-digit token ids, 64-hex trade ids),
   titles and slugs real-length text;
 * ``activity_public`` (TRADE rows plus REDEEMs), ``positions_current`` (N / 10),
-  ``position_events`` (N / 4), ``positions_closed`` (N / 20), ``wallet_poll_state`` (5 % hot
+  ``position_events`` (N / 4: history, then one event per open position whose ``size_after`` is
+  its size, so the ``positions_consistent`` check finds the data consistent, as it is live),
+  ``positions_closed`` (N / 20), ``wallet_poll_state`` (5 % hot
   through ``follows``, a few failing wallets backing off), ``external_markets`` (15 per user),
   ``external_positions_raw`` (30 days of one small payload per user), ``wallet_links``,
   ``market_cache`` and a month of hourly ``sync_runs``.
@@ -373,6 +375,12 @@ def event_chunks(u: Universe, total: int, seed: int) -> Iterator[list[str]]:
         yield lines
 
 
+LATEST_EVENTS = (
+    "INSERT INTO position_events (wallet_address, asset, condition_id, event_type, size_before, size_after, "
+    "reason, detected_at) SELECT wallet_address, asset, condition_id, 'opened', 0, size, NULL, first_seen_at "
+    "FROM positions_current"
+)
+"""Each open position's latest event records its current size (``quality.inconsistent_positions``)."""
 EVENT_COLUMNS = (
     "wallet_address, asset, condition_id, event_type, size_before, size_after, reason, detected_at"
 )
@@ -593,7 +601,11 @@ def load(
             ("trades_public", TRADE_COLUMNS, lambda: trade_chunks(u, shape.trades, seed + 3)),
             ("activity_public", ACTIVITY_COLUMNS, lambda: activity_chunks(u, shape.activity, seed + 4)),
             ("positions_current", POSITION_COLUMNS, lambda: position_chunks(u, shape.positions, seed + 5)),
-            ("position_events", EVENT_COLUMNS, lambda: event_chunks(u, shape.events, seed + 6)),
+            (
+                "position_events",
+                EVENT_COLUMNS,
+                lambda: event_chunks(u, shape.events - shape.positions, seed + 6),
+            ),
             ("positions_closed", CLOSED_COLUMNS, lambda: closed_chunks(u, shape.closed, seed + 7)),
             ("market_cache", CACHE_COLUMNS, lambda: [cache_rows(u)]),
             ("sync_runs", RUN_COLUMNS, lambda: [run_rows(u)]),
@@ -609,6 +621,11 @@ def load(
             report.rows[table] = _copy(cur, table, columns, chunks())
             report.seconds[table] = time.monotonic() - started
             log(f"  {table}: {report.rows[table]:,} rows in {report.seconds[table]:.1f} s")
+        started = time.monotonic()
+        cur.execute(LATEST_EVENTS)  # after the history: the highest ids, so the latest per position
+        report.rows["position_events"] += cur.rowcount
+        report.seconds["position_events"] += time.monotonic() - started
+        log(f"  position_events: +{cur.rowcount:,} latest events of the open positions")
         started = time.monotonic()
         for statement in recreate:
             cur.execute(statement)
