@@ -357,7 +357,7 @@ def table_indexes(engine: Engine) -> list[tuple[str, str, str, int, bool]]:
 
 def write_rate(engine: Engine, u: synthetic.Universe, runs_: int, seed: int) -> dict[str, float]:
     """Per-wallet transactions like a poll's: 10 new fills; a snapshot of 10 positions re-written."""
-    rng = random.Random(seed)
+    rng = random.Random(f"{seed}-{time.time_ns()}")  # new fills even in a database written before
     now = datetime.now(UTC)
     traders = [w for w, c in zip(u.wallets, u.fills_per_wallet, strict=True) if c > 0]
     out: dict[str, float] = {}
