@@ -273,3 +273,137 @@ def version_note() -> str:
         return "package version: unknown (git unavailable)"
     state = f"{len(dirty.splitlines())} uncommitted change(s) in polymarket_pipeline/" if dirty else "clean"
     return f"package measured at commit {commit} ({state})"
+
+
+# ----------------------------------------------------------------------------- arrivals and sizes
+def max_in_window(times: Sequence[float], window: float) -> int:
+    """The most arrivals inside any half-open interval ``[t, t + window)``."""
+    return busiest_window(times, window)[0]
+
+
+def busiest_window(times: Sequence[float], window: float) -> tuple[int, float]:
+    """(the most arrivals in any ``[t, t + window)``, the first arrival of that interval); two pointers."""
+    ordered = sorted(times)
+    best, start, lo = 0, float("nan"), 0
+    for hi, t in enumerate(ordered):
+        while ordered[lo] <= t - window:
+            lo += 1
+        if hi - lo + 1 > best:
+            best, start = hi - lo + 1, ordered[lo]
+    return best, start
+
+
+class RequestCollector(threading.Thread):
+    """Drains the simulator's request log every ``interval`` seconds into an unbounded list.
+
+    The simulator keeps only its last 100,000 requests; a 100,000-wallet sweep sends several
+    times that, so long runs read the log incrementally (``since`` the newest arrival seen,
+    de-duplicating the records that share that instant).
+    """
+
+    def __init__(self, sim: SimulatorProcess, interval: float = 2.0) -> None:
+        super().__init__(name="request-collector", daemon=True)
+        self.sim = sim
+        self.interval = interval
+        self.records: list[RequestRecord] = []
+        self._seen_at_edge: set[tuple[Any, ...]] = set()
+        self._newest = 0.0
+        self._halt = threading.Event()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _identity(r: RequestRecord) -> tuple[Any, ...]:
+        return (r.at, r.path, tuple(sorted(r.query.items())), r.wallet)
+
+    def drain(self) -> None:
+        with self._lock:
+            fresh = self.sim.admin.requests(since=self._newest or None)
+            for r in fresh:
+                if r.api == "_sim":
+                    continue  # its own admin calls
+                key = self._identity(r)
+                if r.at <= self._newest and key in self._seen_at_edge:
+                    continue
+                self.records.append(r)
+                if r.at > self._newest:
+                    self._newest = r.at
+                    self._seen_at_edge = set()
+                if r.at == self._newest:
+                    self._seen_at_edge.add(key)
+
+    def run(self) -> None:
+        while not self._halt.wait(self.interval):
+            try:
+                self.drain()
+            except Exception as exc:  # keep collecting; the final drain reports a real failure
+                print(f"request collector: {exc!r}", file=sys.stderr)
+
+    def stop(self) -> list[RequestRecord]:
+        """Stop, drain what is left, and return every record collected."""
+        self._halt.set()
+        self.join(30)
+        time.sleep(0.2)  # let the last responses complete their log records
+        self.drain()
+        return self.records
+
+
+def pg_database_bytes(url: str) -> int:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql("SELECT pg_database_size(current_database())").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def sqlite_bytes(url: str) -> int:
+    path = Path(sa.engine.make_url(url).database or "")
+    return sum(Path(f"{path}{s}").stat().st_size for s in ("", "-wal") if Path(f"{path}{s}").exists())
+
+
+def database_bytes(url: str) -> int:
+    return pg_database_bytes(url) if url.startswith("postgresql") else sqlite_bytes(url)
+
+
+def pg_backend_pids(url: str) -> list[int]:
+    """Server processes serving connections to ``url``'s database (for CPU accounting)."""
+    name = sa.engine.make_url(url).database
+    admin = sa.create_engine(PG_ADMIN_URL)
+    try:
+        with admin.connect() as connection:
+            rows = connection.exec_driver_sql(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %(name)s AND pid <> pg_backend_pid()",
+                {"name": name},
+            )
+            return [int(pid) for (pid,) in rows]
+    finally:
+        admin.dispose()
+
+
+class CpuMeter:
+    """CPU seconds (user + system) spent by groups of processes during a measurement.
+
+    ``sample`` is called repeatedly while they run. A process started for the measurement is
+    counted from zero (``from_zero``); one that was already running (the simulator, a pooled
+    PostgreSQL backend) from its first sample. A process that exits keeps its last sample.
+    """
+
+    def __init__(self) -> None:
+        self._first: dict[tuple[str, int], float] = {}
+        self._last: dict[tuple[str, int], float] = {}
+        self._procs: dict[int, psutil.Process] = {}
+
+    def sample(self, group: str, pids: Sequence[int], *, from_zero: bool = False) -> None:
+        for pid in pids:
+            try:
+                proc = self._procs.get(pid) or psutil.Process(pid)
+                self._procs[pid] = proc
+                t = proc.cpu_times()
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                continue
+            used = t.user + t.system
+            self._first.setdefault((group, pid), 0.0 if from_zero else used)
+            self._last[(group, pid)] = used
+
+    def seconds(self, group: str) -> float:
+        return sum(v - self._first[k] for k, v in self._last.items() if k[0] == group)

@@ -25,6 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    text,
     true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -81,7 +82,15 @@ class WalletPollState(Base):
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
-    __table_args__ = (Index("ix_wallet_poll_state_active_hot", "is_active", "is_hot_pinned"),)
+    __table_args__ = (
+        # only wallets backing off after failures: what ``state.resting`` looks for at each sweep
+        Index(
+            "ix_wallet_poll_state_retry_after",
+            "retry_after",
+            postgresql_where=text("retry_after IS NOT NULL"),
+            sqlite_where=text("retry_after IS NOT NULL"),
+        ),
+    )
 
 
 class Follow(Base):
@@ -125,7 +134,6 @@ class TradePublic(Base):
     __table_args__ = (
         Index("ix_trades_public_wallet_traded_at", "wallet_address", "traded_at"),
         Index("ix_trades_public_traded_at", "traded_at"),
-        Index("ix_trades_public_condition_id", "condition_id"),
     )
 
 
@@ -193,8 +201,6 @@ class PositionCurrent(Base):
     last_seen_at: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
-    __table_args__ = (Index("ix_positions_current_condition_id", "condition_id"),)
-
 
 class PositionClosed(Base):
     """One row per closing of a position, with the reason it closed."""
@@ -215,11 +221,6 @@ class PositionClosed(Base):
     outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
     first_seen_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
-    __table_args__ = (
-        Index("ix_positions_closed_wallet_closed_at", "wallet_address", "closed_at"),
-        Index("ix_positions_closed_closed_at", "closed_at"),
-    )
-
 
 class PositionEvent(Base):
     """One row per detected change of a position (opened, increased, decreased, closed)."""
@@ -236,10 +237,7 @@ class PositionEvent(Base):
     reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
     detected_at: Mapped[datetime] = mapped_column()
 
-    __table_args__ = (
-        Index("ix_position_events_wallet_asset", "wallet_address", "asset", "id"),
-        Index("ix_position_events_detected_at", "detected_at"),
-    )
+    __table_args__ = (Index("ix_position_events_wallet_asset", "wallet_address", "asset", "id"),)
 
 
 class WalletLink(Base):
@@ -301,8 +299,6 @@ class ExternalMarket(Base):
     wallet_count: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     as_of: Mapped[datetime] = mapped_column()
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
-
-    __table_args__ = (Index("ix_external_markets_market_id", "market_id"),)
 
 
 class MarketCache(Base):
