@@ -280,13 +280,16 @@ async def poll_wallet(
 
 
 def verification_period(wallet: str, every: timedelta) -> timedelta:
-    """This wallet's own verification period: between half of ``every`` and ``every``.
+    """This wallet's own verification period: between three quarters of ``every`` and ``every``.
 
     Wallets first polled together would otherwise all fall due in the same sweep (three requests
-    each); a fixed per-wallet fraction, from the address, spreads them over the period for good.
+    each); a fixed per-wallet fraction, from the address, spreads them apart, and the differing
+    periods keep them apart. The mean rate stays under 1/(0.87 every): at 12 h, about 1 in 10.4
+    wallets is verified per hourly sweep, so a quiet sweep averages 1.19 Data API requests per
+    wallet.
     """
     fraction = int(wallet[-4:], 16) / 0xFFFF
-    return every * (0.5 + 0.5 * fraction)
+    return every * (0.75 + 0.25 * fraction)
 
 
 def _verification_due(engine: Engine, wallet: str, at: datetime, every: timedelta) -> bool:
