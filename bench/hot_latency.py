@@ -410,7 +410,7 @@ def run(args: argparse.Namespace, n_hot: int, tmp: Path, cleanup: list[Any]) -> 
     # 1. every hot wallet polled once (by the sweep above, or by the sensor), and the sensor ticking
     deadline = time.monotonic() + args.first_poll_timeout
     polled = 0
-    while polled < len(hot) or not admin.requests():
+    while polled < len(hot) or not any(r.api == "data" for r in admin.requests()):
         if not dagster.alive():
             raise RuntimeError(f"dagster dev exited:\n{dagster.log_tail()}")
         if time.monotonic() > deadline:
