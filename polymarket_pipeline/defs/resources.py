@@ -9,7 +9,6 @@ import dagster as dg
 from pydantic import Field, PrivateAttr
 from sqlalchemy.engine import Engine
 
-from polymarket_pipeline import config
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.ratelimit import Limiter, RateLimiter, WalletCooldown
 from polymarket_pipeline.api.settings import ClientSettings
@@ -18,7 +17,15 @@ from polymarket_pipeline.db.budget import SharedRateLimiter
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import ensure_current
 from polymarket_pipeline.domain.budgets import Budget
+from polymarket_pipeline.settings import (
+    DEFAULT_CLOB_API_URL,
+    DEFAULT_DATA_API_URL,
+    DEFAULT_GAMMA_API_URL,
+    load_settings,
+)
 from polymarket_pipeline.sync.hot import HotSettings
+
+_HOT_DEFAULTS = HotSettings()
 
 Tier = Literal["hot", "cold"]
 
@@ -26,9 +33,9 @@ Tier = Literal["hot", "cold"]
 class PolymarketApiResource(dg.ConfigurableResource):
     """Where and how fast to talk to Polymarket. Each tier has its own token bucket."""
 
-    data_api_url: str = config.DEFAULT_DATA_API_URL
-    clob_api_url: str = config.DEFAULT_CLOB_API_URL
-    gamma_api_url: str = config.DEFAULT_GAMMA_API_URL
+    data_api_url: str = DEFAULT_DATA_API_URL
+    clob_api_url: str = DEFAULT_CLOB_API_URL
+    gamma_api_url: str = DEFAULT_GAMMA_API_URL
     data_api_version: str = Field(default="v2", description="v2 (cursor paging) or v1 (legacy offsets)")
     hot_rate_limit: str = Field(default="10", description="hot tier requests/s (a number)")
     hot_burst: int = 20
@@ -42,9 +49,13 @@ class PolymarketApiResource(dg.ConfigurableResource):
     connect_timeout_seconds: float = 5.0
     read_timeout_seconds: float = 15.0
     max_concurrency: int = 16
-    hot_cycle_seconds: float = Field(default=1.0, description="Hot poll cadence inside a sensor tick.")
+    hot_cycle_seconds: float = Field(
+        default=_HOT_DEFAULTS.cycle_seconds,
+        description="Hot poll cadence inside a sensor tick (1.25 s: 4 cycles evenly over the 5 s loop).",
+    )
     hot_window_seconds: float = Field(
-        default=3.5, description="How long one sensor tick keeps cycling (under the daemon's 5 s loop)."
+        default=_HOT_DEFAULTS.window_seconds,
+        description="A tick starts no cycle after this many seconds (under the daemon's 5 s loop).",
     )
     hot_feed_max_pages: int = Field(
         default=5,
@@ -140,7 +151,7 @@ class DatabaseResource(dg.ConfigurableResource):
     _engine: Engine | None = PrivateAttr(default=None)
 
     def resolved_url(self) -> str:
-        return self.url or config.default_database_url()
+        return self.url or load_settings().app_database_url
 
     def engine(self) -> Engine:
         """One engine per process, checked to be on the current schema on first use."""

@@ -36,15 +36,17 @@ from polymarket_pipeline.sync.wallet_poll import PollPlan, fill_days, label_and_
 
 FEED_OVERLAP_SECONDS = 5
 """The feed is re-read this far back, so fills indexed a few seconds late still show up (upserts
-dedupe them). Kept short: the live tape carries ~100 rows/s, so 5 s + a 1 s cycle stay within one
+dedupe them). Kept short: the live tape carries ~100 rows/s, so 5 s + a 1.25 s cycle stay within one
 1,000-row page; a fill indexed later than that changes a position, and the wallet's next
 per-wallet read (with its own, longer overlap) stores it."""
 
 
 @dataclass(frozen=True, slots=True)
 class HotSettings:
-    cycle_seconds: float = 1.0
-    window_seconds: float = 3.5
+    cycle_seconds: float = 1.25
+    """Four cycles evenly over the daemon's 5 s loop (at 0, 1.25, 2.5, 3.75 s), so no fill waits
+    more than ~1.25 s for a feed read; 1 s cycles in a 3.5 s window left a 2 s gap between ticks."""
+    window_seconds: float = 3.8
     verify_rate: float = 0.5
     """Hot wallets re-read per second by the trickle, whatever their number (the idle cost)."""
     verify_every: timedelta = timedelta(hours=12)

@@ -91,7 +91,13 @@ def test_new_hot_wallets_first_then_a_trickle_whose_pace_ignores_their_number(
 
     async def main() -> list[int]:
         async with PolymarketClient(fast_settings(sim)) as client:
-            settings = HotSettings(max_new_per_cycle=2, verify_rate=0.5, verify_every=timedelta(hours=1))
+            settings = HotSettings(
+                cycle_seconds=1.0,
+                window_seconds=3.5,
+                max_new_per_cycle=2,
+                verify_rate=0.5,
+                verify_every=timedelta(hours=1),
+            )
             poller = HotPoller(client, engine, settings=settings)
             counts = []
             for _ in range(7):

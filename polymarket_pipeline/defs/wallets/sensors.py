@@ -1,7 +1,7 @@
-"""``hot_wallets_sensor``: the feed-first hot path, every second, inside each sensor tick.
+"""``hot_wallets_sensor``: the feed-first hot path, every 1.25 s, inside each sensor tick.
 
 The daemon evaluates sensors about every 5 s and a run costs seconds of overhead, so the sensor
-does the hot work itself: each tick runs ~1 s cycles for a few seconds (``sync.hot``) and writes
+does the hot work itself: each tick runs 4 cycles 1.25 s apart (``sync.hot``) and writes
 the rows at once; every ``hot_report_seconds`` it records what the ticks wrote as runless
 materializations, each followed by its checks, so the UI shows the assets updating. A feed gap is
 handed to ``hot_wallets_job`` as a run request; an unreachable API is one line per tick.
