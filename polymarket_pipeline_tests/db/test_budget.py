@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
+import time
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from polymarket_pipeline.db.budget import SharedRateLimiter, book
+from polymarket_pipeline.api import ClientSettings, PolymarketClient
+from polymarket_pipeline.db.budget import SharedRateLimiter, book, with_send_margin
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import upgrade
-from polymarket_pipeline.domain.budgets import Budget
+from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS, Budget
+from polymarket_pipeline.simulator.model import SimulatorConfig
+from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.domain.test_budgets import most_in_window
 
 pytestmark = pytest.mark.postgres
@@ -52,9 +57,6 @@ def test_concurrent_bookings_from_several_workers_share_one_bucket(pg_engine: En
 
 
 def test_the_limiter_waits_and_refuses_sqlite(pg_engine: Engine, tmp_path: object) -> None:
-    import asyncio
-    import time
-
     limiter = SharedRateLimiter(pg_engine, Budget("test:limiter", rate=50, burst=1))
 
     async def go() -> float:
@@ -72,14 +74,6 @@ def test_the_client_books_each_routes_published_ceiling_over_http(pg_engine: Eng
     """Through the real client and simulator: /positions requests spend from Polymarket's
     /positions ceiling (150 per 10 s) even when the tier would allow far more, and a CLOB request
     spends from the CLOB's bucket, not the Data API's."""
-    import asyncio
-
-    from polymarket_pipeline.api import ClientSettings, PolymarketClient
-    from polymarket_pipeline.db.budget import with_send_margin
-    from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS
-    from polymarket_pipeline.simulator.model import SimulatorConfig
-    from polymarket_pipeline.simulator.server import SimulatorServer
-
     config = SimulatorConfig(seed=5, n_wallets=10, n_markets=4, trades_per_wallet=2, latency_ms=0)
     with SimulatorServer(config) as sim:
         settings = ClientSettings(
