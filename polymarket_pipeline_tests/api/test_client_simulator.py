@@ -32,6 +32,7 @@ from polymarket_pipeline.simulator.faults import FaultRule  # noqa: E402
 from polymarket_pipeline.simulator.model import SimulatorConfig  # noqa: E402
 
 SimulatorServer = simulator.SimulatorServer
+SimulatorProcess = simulator.SimulatorProcess
 T = TypeVar("T")
 
 BIG_WALLET_FILLS = 4500
@@ -381,21 +382,30 @@ def test_malformed_body_is_a_payload_error_after_retries(sim: Any) -> None:
 # --- rate, concurrency, cooldown -----------------------------------------------------------------
 
 
-def test_rate_limit_compliance(sim: Any) -> None:
+def test_rate_limit_compliance() -> None:
+    """What the server sees of a token bucket: at most rate + burst in any second, rate sustained.
+
+    The simulator runs in its own process here: in a thread of this one it shares the client's GIL,
+    and a stall of its event loop stamps queued requests together (seen in CI: 30 in one second
+    against a bound of 28). The exact slots are tested on a virtual clock in test_ratelimit.py.
+    """
     rate, burst, n = 20.0, 5, 100
-    wallets = sim.model.wallets
+    config = SimulatorConfig(seed=7, n_wallets=20, n_markets=5, trades_per_wallet=2, latency_ms=0)
+    with SimulatorProcess(config) as server:
+        wallets = server.admin.wallets()
 
-    async def go() -> None:
-        async with PolymarketClient(settings(sim, rate_limit=rate, burst=burst)) as client:
-            await asyncio.gather(*(client.fetch_value(wallets[i % len(wallets)]) for i in range(n)))
+        async def go() -> None:
+            async with PolymarketClient(settings(server, rate_limit=rate, burst=burst)) as client:
+                await asyncio.gather(*(client.fetch_value(wallets[i % len(wallets)]) for i in range(n)))
 
-    run(go())
-    times = sorted(r.at for r in requests_for(sim, "/v2/value"))
+        began = time.time()
+        run(go())
+        times = sorted(r.at for r in server.admin.requests(since=began) if r.route == "/v2/value")
     assert len(times) == n
     worst = max(sum(1 for t in times[i:] if t - t0 < 1.0) for i, t0 in enumerate(times))
-    # arrivals, not send slots: on a loaded 2-core machine a late send can land next to the
-    # on-time ones behind it, so a few requests of slack (the exact slots are tested on a
-    # virtual clock in test_ratelimit.py); an unthrottled client would put all 100 in one second
+    # the bucket's own slots give 25 here; 3 of slack for sends that leave late next to the
+    # on-time ones behind them on a loaded 2-core machine (measured 25-26 under the suite's load);
+    # an unthrottled client would put all 100 in one second
     assert worst <= rate + burst + 3
     assert (n - burst) / (times[-1] - times[0]) <= rate * 1.05
 
