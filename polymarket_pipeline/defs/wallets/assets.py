@@ -55,13 +55,15 @@ def select_wallets(
 
 
 def run_shard(tags: Mapping[str, str]) -> tuple[int, int] | None:
+    """The run's shard from its tag; None for the whole tier (no tag, or the job's default 0/1)."""
     raw = tags.get(SHARD_TAG)
     if not raw:
         return None
     try:
-        return parse_shard(raw)
+        shard = parse_shard(raw)
     except ValueError as exc:
         raise dg.Failure(description=f"run tag {SHARD_TAG}: {exc}") from None
+    return None if shard[1] == 1 else shard
 
 
 def sweep_plan(tier: Tier, polymarket: PolymarketApiResource) -> PollPlan:
@@ -247,8 +249,6 @@ def wallet_sweep(
     tags = dict(context.run.tags)
     tier = resolve_tier(config.tier, tags)
     shard = run_shard(tags)
-    if shard == (0, 1):
-        shard = None  # the whole tier
     wallet_list = select_wallets(engine, tier, shard=shard)
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     context.log.info(f"sweeping {len(wallet_list)} {tier} wallets{where}")
