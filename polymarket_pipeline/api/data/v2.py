@@ -194,7 +194,7 @@ class Adapter:
             ("end", self._end("/v2/trades", wallet, end)),
         ]
         walk = await self._walk("/v2/trades", params, wallet, V2Trade)
-        await self._settle_boundaries(walk, params)
+        await self._settle_boundaries(walk, params, wallet)
         return TradeHistory(
             fills=walk.rows(in_window(start, end)),
             complete=walk.complete,
@@ -202,7 +202,7 @@ class Adapter:
             incomplete_reason=walk.reason,
         )
 
-    async def _settle_boundaries(self, walk: Walk[Any], params: Params) -> None:
+    async def _settle_boundaries(self, walk: Walk[Any], params: Params, wallet: str) -> None:
         """Re-read, in a one-second window, each second whose fills straddle a page boundary.
 
         One page holding the whole second counts its identical legs exactly; it joins the walk
@@ -214,7 +214,7 @@ class Adapter:
         fixed = {k: v for k, v in params if k not in ("start", "end")}
         for second in seconds:
             narrow: Params = [*fixed.items(), ("start", second), ("end", second)]
-            one = await self._walk("/v2/trades", narrow, fixed.get("user"), V2Trade, max_pages=1)  # type: ignore[arg-type]
+            one = await self._walk("/v2/trades", narrow, wallet, V2Trade, max_pages=1)
             if one.complete and one.pages:
                 walk.pages.append(one.pages[0])
 
