@@ -26,6 +26,7 @@ import psutil
 import sqlalchemy as sa
 
 from polymarket_pipeline.api.settings import ClientSettings
+from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import upgrade
 from polymarket_pipeline.simulator.requestlog import RequestRecord
@@ -94,15 +95,31 @@ def migrate_url(url: str) -> None:
 
 
 # ----------------------------------------------------------------------------- simulator
-def client_settings(sim: SimulatorProcess, **overrides: Any) -> ClientSettings:
-    """Client settings pointing at ``sim`` (defaults otherwise: the production cold limits)."""
+def simulator_settings(base_url: str, **overrides: Any) -> ClientSettings:
+    """Client settings pointing at the simulator at ``base_url`` (defaults otherwise: the
+    production cold limits); a child process gets the URL on its command line."""
     values: dict[str, Any] = {
-        "data_api_url": sim.data_api_url,
-        "clob_api_url": sim.clob_api_url,
-        "gamma_api_url": sim.gamma_api_url,
+        "data_api_url": f"{base_url}/data",
+        "clob_api_url": f"{base_url}/clob",
+        "gamma_api_url": f"{base_url}/gamma",
     }
     values.update(overrides)
     return ClientSettings(**values)
+
+
+def client_settings(sim: SimulatorProcess, **overrides: Any) -> ClientSettings:
+    """Client settings pointing at ``sim``."""
+    return simulator_settings(sim.base_url, **overrides)
+
+
+def register_all(url: str, wallets: Sequence[str]) -> None:
+    """Register ``wallets`` (cold, active) in the application database at ``url``."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            wallet_store.register_wallets(connection, wallets)
+    finally:
+        engine.dispose()
 
 
 @dataclass(frozen=True)

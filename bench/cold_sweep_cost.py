@@ -40,10 +40,9 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from benchlib import app_database, client_settings, load_note, table, verdict, version_note
+from benchlib import app_database, client_settings, load_note, register_all, table, verdict, version_note
 
 from polymarket_pipeline.api import ApiStats, PolymarketClient
-from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.schema import TradePublic, table_of
 from polymarket_pipeline.defs.resources import PolymarketApiResource, tier_limiter
@@ -56,7 +55,6 @@ from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 TARGET_IDLE = 1.2
 COLD_WALLETS_PER_HOUR = 15_000
 COLD_RATE = 5.0
-REGISTER_CHUNK = 2_000
 
 FillKey = tuple[str, str, str, str, float, float, int]
 
@@ -197,11 +195,7 @@ def main() -> None:
             # a fresh simulator per database: the injected trades must not carry over
             with SimulatorProcess(config) as sim, app_database(db, Path(tmp)) as url:
                 wallets = sim.admin.wallets()
-                engine = create_db_engine(url)
-                with engine.begin() as connection:
-                    for i in range(0, len(wallets), REGISTER_CHUNK):
-                        wallet_store.register_wallets(connection, wallets[i : i + REGISTER_CHUNK])
-                engine.dispose()
+                register_all(url, wallets)
                 settings = client_settings(
                     sim, rate_limit=args.rate, burst=args.burst, wallet_cooldown_seconds=0.0
                 )

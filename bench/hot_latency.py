@@ -62,9 +62,9 @@ from types import FrameType
 from typing import Any
 
 import psutil
-from benchlib import load_note, percentile, table, verdict, version_note
+from benchlib import client_settings, load_note, percentile, table, verdict, version_note
 
-from polymarket_pipeline.api import ClientSettings, PolymarketClient
+from polymarket_pipeline.api import PolymarketClient
 from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.defs.resources import PolymarketApiResource
@@ -288,10 +288,8 @@ def overrides(args: argparse.Namespace) -> dict[str, float]:
 
 def first_poll_sweep(url: str, sim: SimulatorProcess, wallets: list[str], rate: float) -> tuple[float, int]:
     """Every hot wallet's first poll (positions, trades, activity), as the sensor's would be."""
-    settings = ClientSettings(
-        data_api_url=sim.data_api_url,
-        clob_api_url=sim.clob_api_url,
-        gamma_api_url=sim.gamma_api_url,
+    settings = client_settings(
+        sim,
         rate_limit=rate,
         burst=int(rate // 10) or 1,
         wallet_cooldown_seconds=0.0,

@@ -32,13 +32,13 @@ from benchlib import (
     load_note,
     peak_rss_self_mb,
     run_child,
+    simulator_settings,
     table,
     verdict,
     version_note,
 )
 
 from polymarket_pipeline.api.client import PolymarketClient
-from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.schema import WalletLink, new_id, table_of
@@ -67,11 +67,8 @@ def parse_args() -> argparse.Namespace:
 
 
 def child(args: argparse.Namespace) -> None:
-    base = args.base_url
-    settings = ClientSettings(
-        data_api_url=f"{base}/data",
-        clob_api_url=f"{base}/clob",
-        gamma_api_url=f"{base}/gamma",
+    settings = simulator_settings(
+        args.base_url,
         rate_limit=args.rate,
         burst=args.burst,
         wallet_cooldown_seconds=args.cooldown,

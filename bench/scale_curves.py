@@ -70,16 +70,17 @@ from benchlib import (
     peak_rss_self_mb,
     percentile,
     pg_backend_pids,
+    register_all,
+    simulator_settings,
     table,
     verdict,
     version_note,
 )
 
-from polymarket_pipeline.api import ApiStats, ClientSettings, PolymarketClient
+from polymarket_pipeline.api import ApiStats, PolymarketClient
 from polymarket_pipeline.db import activity as activity_store
 from polymarket_pipeline.db import budget
 from polymarket_pipeline.db import positions as position_store
-from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine, reading
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.defs.resources import PolymarketApiResource, tier_limiter
@@ -93,7 +94,6 @@ from polymarket_pipeline.simulator.server import SimulatorProcess
 from polymarket_pipeline.sync.sweep import SweepOptions, sweep
 
 FLAT = 2.0
-REGISTER_CHUNK = 2_000
 SWEEPS = ("first", "idle")
 
 
@@ -126,11 +126,8 @@ def child(args: argparse.Namespace) -> None:
     """One shard of one sweep (the way ``POLYMARKET_COLD_SHARDS`` runs split the cold tier)."""
     if args.ceilings == "off":
         budget.ceilings_for = lambda api, route: []  # the tier bucket only: CPU/DB-bound, not 90 req/s
-    base = args.base_url
-    settings = ClientSettings(
-        data_api_url=f"{base}/data",
-        clob_api_url=f"{base}/clob",
-        gamma_api_url=f"{base}/gamma",
+    settings = simulator_settings(
+        args.base_url,
         rate_limit=args.rate,
         burst=args.burst,
         wallet_cooldown_seconds=0.0,
@@ -272,11 +269,7 @@ def run_sweeps(
     results = []
     with app_database(db, tmp) as url:
         wallets = sim.admin.wallets()
-        engine = create_db_engine(url)
-        with engine.begin() as connection:
-            for i in range(0, len(wallets), REGISTER_CHUNK):
-                wallet_store.register_wallets(connection, wallets[i : i + REGISTER_CHUNK])
-        engine.dispose()
+        register_all(url, wallets)
         for name in SWEEPS:
             print(f"[{db} {size:,} wallets] {name} sweep, {args.shards} shard process(es) ...", flush=True)
             collector = RequestCollector(sim, interval=2.0)

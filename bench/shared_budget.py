@@ -49,12 +49,13 @@ from benchlib import (
     load_note,
     max_in_window,
     migrate_url,
+    simulator_settings,
     table,
     verdict,
     version_note,
 )
 
-from polymarket_pipeline.api import ApiStats, ClientSettings, PolymarketClient, RateLimiter
+from polymarket_pipeline.api import ApiStats, PolymarketClient, RateLimiter
 from polymarket_pipeline.db.budget import with_send_margin
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.defs.resources import tier_limiter
@@ -95,11 +96,8 @@ def parse_args() -> argparse.Namespace:
 # ----------------------------------------------------------------------------- child
 def child(args: argparse.Namespace) -> None:
     """One deployment process: its own client and limiter, hammering until the window closes."""
-    base = args.base_url
-    settings = ClientSettings(
-        data_api_url=f"{base}/data",
-        clob_api_url=f"{base}/clob",
-        gamma_api_url=f"{base}/gamma",
+    settings = simulator_settings(
+        args.base_url,
         rate_limit=args.rate,
         burst=args.burst,
         wallet_cooldown_seconds=0.0,

@@ -30,14 +30,15 @@ from benchlib import (
     emit_result,
     load_note,
     peak_rss_self_mb,
+    register_all,
     run_child,
+    simulator_settings,
     table,
     verdict,
     version_note,
 )
 
 from polymarket_pipeline.api.client import PolymarketClient
-from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.simulator.model import SimulatorConfig
@@ -45,7 +46,6 @@ from polymarket_pipeline.simulator.server import SimulatorProcess
 from polymarket_pipeline.sync.sweep import SweepOptions, sweep
 
 TARGET_MB = 400.0
-REGISTER_CHUNK = 2_000
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,11 +66,8 @@ def parse_args() -> argparse.Namespace:
 def child(args: argparse.Namespace) -> None:
     """Sweep every active wallet of ``--url``; print the result line."""
     rss_start = psutil.Process().memory_info().rss / 2**20
-    base = args.base_url
-    settings = ClientSettings(
-        data_api_url=f"{base}/data",
-        clob_api_url=f"{base}/clob",
-        gamma_api_url=f"{base}/gamma",
+    settings = simulator_settings(
+        args.base_url,
         rate_limit=args.rate,
         burst=args.burst,
         wallet_cooldown_seconds=0.0,
@@ -123,13 +120,7 @@ def main() -> None:
         wallets = admin.wallets()
         fills = int(admin.health()["fills"])
         with app_database(kind, Path(tmp)) as url:
-            engine = create_db_engine(url)
-            with engine.begin() as connection:
-                # in chunks: one register_wallets call with >= ~9,400 addresses fails on PostgreSQL
-                # (bulk_upsert sizes its chunks without the 2 default columns SQLAlchemy adds)
-                for i in range(0, len(wallets), REGISTER_CHUNK):
-                    wallet_store.register_wallets(connection, wallets[i : i + REGISTER_CHUNK])
-            engine.dispose()
+            register_all(url, wallets)
             admin.clear_requests()
             print(f"sweeping {len(wallets)} wallets ({fills} simulator fills) on {kind} ...", flush=True)
             argv = [sys.executable, __file__, "--child", "--url", url, "--base-url", sim.base_url]
