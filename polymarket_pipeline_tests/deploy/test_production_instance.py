@@ -28,8 +28,6 @@ import pytest
 from dagster._core.definitions.run_request import InstigatorType
 from dagster._core.events import DagsterEventType
 from dagster._core.run_coordinator import QueuedRunCoordinator
-from dagster._core.workspace.context import WorkspaceProcessContext
-from dagster._core.workspace.load_target import WorkspaceFileTarget
 from dagster_docker import DockerRunLauncher
 from dagster_graphql import DagsterGraphQLClient
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
@@ -42,7 +40,7 @@ from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.deploy import harness
-from polymarket_pipeline_tests.deploy.harness import Proc, wait_for
+from polymarket_pipeline_tests.deploy.harness import LOCATION, Proc, stop_instigators, wait_for
 from polymarket_pipeline_tests.support import (
     register,
     stored_fills,
@@ -53,7 +51,6 @@ from polymarket_pipeline_tests.support import (
 
 pytestmark = pytest.mark.postgres
 
-LOCATION = "polymarket_pipeline"
 TERMINAL = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 RUNNING = {dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.STARTED}
 
@@ -88,18 +85,6 @@ class Stack:
 
     def submit_cold_sweep(self) -> str:
         return self.client.submit_job_execution("cold_wallets_job")  # no partition, no config
-
-
-def stop_instigators(instance: dg.DagsterInstance, workspace: Path) -> None:
-    """Turn off the sensor and schedules (RUNNING by default) so only the test's runs happen."""
-    target = WorkspaceFileTarget(paths=[str(workspace)])
-    with WorkspaceProcessContext(instance, target) as process_context:
-        location = process_context.create_request_context().get_code_location(LOCATION)
-        for repository in location.get_repositories().values():
-            for sensor in repository.get_sensors():
-                instance.stop_sensor(sensor.get_remote_origin_id(), sensor.selector_id, sensor)
-            for schedule in repository.get_schedules():
-                instance.stop_schedule(schedule.get_remote_origin_id(), schedule.selector_id, schedule)
 
 
 def grpc_healthy(env: dict[str, str], port: int) -> bool:
