@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections import Counter
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -31,6 +32,12 @@ def fast_settings(sim: SimulatorServer, **overrides: Any) -> ClientSettings:
     }
     values.update(overrides)
     return ClientSettings(**values)
+
+
+def random_wallets(n: int, seed: int) -> list[str]:
+    """``n`` well-formed wallet addresses, the same for the same seed."""
+    rng = random.Random(seed)
+    return [f"0x{rng.getrandbits(160):040x}" for _ in range(n)]
 
 
 def register(engine: Engine, addresses: Iterable[str], *, hot: bool | None = None) -> None:

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from polymarket_pipeline.domain.addresses import InvalidAddressError, normalize_address
+from polymarket_pipeline.domain.addresses import InvalidAddressError, normalize_address, parse_shard, shard_of
+from polymarket_pipeline_tests.support import random_wallets
 
 
 def test_addresses_are_validated_and_lower_cased() -> None:
@@ -22,12 +23,7 @@ def test_addresses_are_validated_and_lower_cased() -> None:
 
 
 def test_shards_are_stable_even_and_validated() -> None:
-    import random
-
-    from polymarket_pipeline.domain.addresses import parse_shard, shard_of
-
-    rng = random.Random(3)
-    wallets = ["0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40)) for _ in range(4000)]
+    wallets = random_wallets(4000, seed=3)
     counts = [sum(1 for w in wallets if shard_of(w, 4) == i) for i in range(4)]
     assert sum(counts) == 4000
     assert min(counts) > 900  # even enough: 1,000 each expected

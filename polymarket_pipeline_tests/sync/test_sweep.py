@@ -6,20 +6,25 @@ import asyncio
 import dataclasses
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.db.engine import create_db_engine
+from polymarket_pipeline.db.migrate import upgrade
 from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
-from polymarket_pipeline.sync.sweep import SweepStats, sweep
+from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
+from polymarket_pipeline.sync.wallet_poll import PollPlan, verification_period
 from polymarket_pipeline_tests.support import (
     fast_settings,
+    random_wallets,
     register,
     stored_closes,
     stored_fills,
@@ -220,9 +225,6 @@ def test_fills_sharing_the_watermark_second_are_not_lost(sim: SimulatorServer, e
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_both_api_versions_store_the_same_rows(sim: SimulatorServer, tmp_path: object, version: str) -> None:
-    from polymarket_pipeline.db.engine import create_db_engine
-    from polymarket_pipeline.db.migrate import upgrade
-
     engine = create_db_engine(f"sqlite:///{tmp_path}/{version}.sqlite")
     upgrade(engine)
     wallets = sim.model.wallets[:3]
@@ -238,11 +240,6 @@ def test_both_api_versions_store_the_same_rows(sim: SimulatorServer, tmp_path: o
 def adaptive_sweep(
     sim: SimulatorServer, engine: Engine, wallets: list[str], now: datetime | None = None
 ) -> SweepStats:
-    from datetime import timedelta
-
-    from polymarket_pipeline.sync.sweep import SweepOptions
-    from polymarket_pipeline.sync.wallet_poll import PollPlan
-
     options = SweepOptions(plan=PollPlan(verify_every=timedelta(hours=12)))
 
     async def main() -> SweepStats:
@@ -258,7 +255,6 @@ def test_a_quiet_cold_sweep_costs_one_request_per_wallet_and_a_change_triggers_v
 ) -> None:
     """Fills normally arrive through the feed; the cold sweep reads positions and re-reads a wallet's
     history only when its snapshot changed or its verification is due."""
-    from datetime import timedelta
 
     wallets = sim.model.wallets
     register(engine, wallets)
@@ -289,10 +285,6 @@ def test_a_dropped_database_connection_retries_the_wallet(
     sim: SimulatorServer, pg_server: str, pg_url: str
 ) -> None:
     """PostgreSQL kills the sweep's connection mid-write once: the wallet is retried, none fails."""
-    from sqlalchemy import event
-
-    from polymarket_pipeline.db.engine import create_db_engine
-    from polymarket_pipeline.db.migrate import upgrade
 
     engine = create_db_engine(pg_url)
     upgrade(engine)
@@ -321,13 +313,7 @@ def test_a_dropped_database_connection_retries_the_wallet(
 
 def test_verification_is_spread_over_the_period_not_synchronized() -> None:
     """Wallets first polled together do not all fall due in one sweep (three requests each)."""
-    import random
-    from datetime import timedelta
-
-    from polymarket_pipeline.sync.wallet_poll import verification_period
-
-    rng = random.Random(7)
-    wallets = ["0x" + "".join(rng.choice("0123456789abcdef") for _ in range(40)) for _ in range(1200)]
+    wallets = random_wallets(1200, seed=7)
     every = timedelta(hours=12)
     periods = [verification_period(w, every) for w in wallets]
     assert all(timedelta(hours=9) <= p <= every for p in periods)

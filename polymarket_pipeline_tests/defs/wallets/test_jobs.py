@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,8 +13,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import wallets
+from polymarket_pipeline.defs import runtime
 from polymarket_pipeline.defs.wallets.checks import cold_recency
 from polymarket_pipeline.defs.wallets.jobs import sweep_run_config
+from polymarket_pipeline.domain.addresses import shard_of
+from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.support import (
     register,
@@ -184,8 +189,6 @@ def test_backfill_of_past_days_then_live_polling_stores_each_fill_once(
 def test_a_failing_wallet_is_named_and_past_the_budget_the_warn_check_fails(
     sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
 ) -> None:
-    from polymarket_pipeline.simulator.faults import FaultRule
-
     register(engine, sim.model.wallets)
     broken = sim.model.wallets[1]
     sim.faults.add(FaultRule(kind="503", wallet=broken))
@@ -216,7 +219,6 @@ def test_a_sweep_where_every_wallet_failed_fails_the_run(
     sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
 ) -> None:
     """With the API down the run is red, the checks that read sweeps fail, sync_runs says failed."""
-    from polymarket_pipeline.simulator.faults import FaultRule
 
     register(engine, sim.model.wallets)
     sim.faults.add(FaultRule(kind="503", api="data"))
@@ -240,9 +242,6 @@ def test_sharded_cold_sweeps_cover_every_cold_wallet_once_and_a_failing_shard_bl
     instance: dg.DagsterInstance,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from polymarket_pipeline.domain.addresses import shard_of
-    from polymarket_pipeline.simulator.faults import FaultRule
-
     monkeypatch.setenv("POLYMARKET_COLD_SHARDS", "3")
     register(engine, sim.model.wallets)
     broken_shard = shard_of(sim.model.wallets[0], 3)
@@ -278,12 +277,6 @@ def test_terminate_stops_a_sweep_gracefully_even_without_a_signal(
 ) -> None:
     """Terminate from a webserver that cannot signal the run's container only marks the run
     CANCELING; the sweep notices, finishes the wallets in hand, and ends the run interrupted."""
-    import threading
-    import time
-
-    from polymarket_pipeline.defs import runtime
-    from polymarket_pipeline.simulator.faults import FaultRule
-
     register(engine, sim.model.wallets)
     sim.faults.add(FaultRule(kind="latency", latency_ms=1500))
     job = defs.resolve_job_def("cold_wallets_job")
