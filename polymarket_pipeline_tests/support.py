@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.db import wallets
 from polymarket_pipeline.simulator.server import SimulatorServer
+from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
+from polymarket_pipeline.sync.wallet_poll import PollPlan
 
 FillKey = tuple[str, str, str, str, float, float, int]
 
@@ -38,6 +42,22 @@ def random_wallets(n: int, seed: int) -> list[str]:
     """``n`` well-formed wallet addresses, the same for the same seed."""
     rng = random.Random(seed)
     return [f"0x{rng.getrandbits(160):040x}" for _ in range(n)]
+
+
+def adaptive_sweep(
+    sim: SimulatorServer, engine: Engine, wallets_: list[str] | None = None, now: datetime | None = None
+) -> SweepStats:
+    """A cold sweep as the hourly schedule runs it (positions first; history when changed or due)
+    over ``wallets_`` (default: every simulator wallet), at ``now`` if given."""
+    options = SweepOptions(plan=PollPlan(verify_every=timedelta(hours=12)))
+    chosen = sim.model.wallets if wallets_ is None else wallets_
+
+    async def main() -> SweepStats:
+        async with PolymarketClient(fast_settings(sim)) as client:
+            clock = (lambda: now) if now else (lambda: datetime.now(UTC))
+            return await sweep(client, engine, chosen, options=options, now=clock)
+
+    return asyncio.run(main())
 
 
 def register(engine: Engine, addresses: Iterable[str], *, hot: bool | None = None) -> None:

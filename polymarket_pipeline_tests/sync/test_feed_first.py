@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -19,9 +18,13 @@ from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller, HotSettings
-from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
-from polymarket_pipeline.sync.wallet_poll import PollPlan
-from polymarket_pipeline_tests.support import fast_settings, register, stored_fills, truth_fills
+from polymarket_pipeline_tests.support import (
+    adaptive_sweep,
+    fast_settings,
+    register,
+    stored_fills,
+    truth_fills,
+)
 
 
 @pytest.fixture
@@ -29,16 +32,6 @@ def sim() -> Iterator[SimulatorServer]:
     config = SimulatorConfig(seed=43, n_wallets=8, n_markets=10, history_days=2, trades_per_wallet=6)
     with SimulatorServer(config) as server:
         yield server
-
-
-def adaptive_sweep(sim: SimulatorServer, engine: Engine) -> SweepStats:
-    options = SweepOptions(plan=PollPlan(verify_every=timedelta(hours=12)))
-
-    async def main() -> SweepStats:
-        async with PolymarketClient(fast_settings(sim)) as client:
-            return await sweep(client, engine, sim.model.wallets, options=options)
-
-    return asyncio.run(main())
 
 
 def feed_cycles(

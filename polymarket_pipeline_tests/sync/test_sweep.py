@@ -20,9 +20,10 @@ from polymarket_pipeline.db.migrate import upgrade
 from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
-from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
-from polymarket_pipeline.sync.wallet_poll import PollPlan, verification_period
+from polymarket_pipeline.sync.sweep import SweepStats, sweep
+from polymarket_pipeline.sync.wallet_poll import verification_period
 from polymarket_pipeline_tests.support import (
+    adaptive_sweep,
     fast_settings,
     random_wallets,
     register,
@@ -235,19 +236,6 @@ def test_both_api_versions_store_the_same_rows(sim: SimulatorServer, tmp_path: o
     expected_positions = {k: v for k, v in truth_positions(truth).items() if k[0] in wallets}
     assert stored_positions(engine) == pytest.approx(expected_positions)
     engine.dispose()
-
-
-def adaptive_sweep(
-    sim: SimulatorServer, engine: Engine, wallets: list[str], now: datetime | None = None
-) -> SweepStats:
-    options = SweepOptions(plan=PollPlan(verify_every=timedelta(hours=12)))
-
-    async def main() -> SweepStats:
-        async with PolymarketClient(fast_settings(sim)) as client:
-            clock = (lambda: now) if now else (lambda: datetime.now(UTC))
-            return await sweep(client, engine, wallets, options=options, now=clock)
-
-    return asyncio.run(main())
 
 
 def test_a_quiet_cold_sweep_costs_one_request_per_wallet_and_a_change_triggers_verification(
