@@ -1,11 +1,13 @@
-"""Container logs in the report of a failed container test."""
+"""The production databases the stack fixtures run on, and container logs in a failed test's report."""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from typing import Any
 
 import pytest
+
+from polymarket_pipeline_tests.deploy import harness
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -18,3 +20,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     stack = getattr(item, "funcargs", {}).get("docker_stack")
     if stack is not None:
         report.sections.append(("container logs", stack.logs()))
+
+
+@pytest.fixture(scope="module")
+def production_dbs(pg_server: str) -> Iterator[harness.ProductionDatabases]:
+    """A role owning Dagster's storage and the application database, dropped after the module."""
+    with harness.production_databases(pg_server) as databases:
+        yield databases

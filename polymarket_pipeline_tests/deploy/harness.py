@@ -208,6 +208,47 @@ def drop_database(admin_url: str, name: str) -> None:
     engine.dispose()
 
 
+@dataclass(frozen=True)
+class ProductionDatabases:
+    """A LOGIN role owning two fresh databases, as a production deployment has them."""
+
+    role: PgRole
+    dagster_db: str
+    """Dagster's storage."""
+    app_db: str
+    app_url: str
+    """The application database, as the role."""
+    dagster_env: dict[str, str]
+    """``DAGSTER_POSTGRES_*`` for ``dagster.yaml``, as the role."""
+    dagster_db_url: str
+    """Dagster's storage, as the admin (for the test's own reads)."""
+
+
+@contextlib.contextmanager
+def production_databases(admin_url: str) -> Iterator[ProductionDatabases]:
+    """Create the role and both databases; drop all three afterwards, whatever happened."""
+    role = create_role(admin_url)
+    created: list[str] = []
+    try:
+        created.append(create_database(admin_url, owner=role))
+        created.append(create_database(admin_url, owner=role))
+        dagster_db, app_db = created
+        env = dagster_postgres_env(admin_url, dagster_db, role.password)
+        env["DAGSTER_POSTGRES_USER"] = role.name
+        yield ProductionDatabases(
+            role=role,
+            dagster_db=dagster_db,
+            app_db=app_db,
+            app_url=app_url(admin_url, app_db, role),
+            dagster_env=env,
+            dagster_db_url=app_url(admin_url, dagster_db),
+        )
+    finally:
+        for name in reversed(created):
+            drop_database(admin_url, name)
+        drop_role(admin_url, role)
+
+
 def set_allow_connections(admin_url: str, database: str, allowed: bool) -> None:
     engine = _admin(admin_url)
     with engine.connect() as connection:

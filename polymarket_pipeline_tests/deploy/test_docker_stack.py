@@ -255,7 +255,7 @@ def docker_image() -> Iterator[tuple[Any, BuiltImage, Preparation]]:
 @pytest.fixture(scope="module")
 def docker_stack(
     docker_image: tuple[Any, BuiltImage, Preparation],
-    pg_server: str,
+    production_dbs: harness.ProductionDatabases,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[DockerStack]:
     client, built, prep = docker_image
@@ -263,18 +263,12 @@ def docker_stack(
     tmp = tmp_path_factory.mktemp("docker_stack")
     session = uuid.uuid4().hex[:8]
     labels = {TEST_LABEL: session}
-    role = harness.create_role(pg_server)
-    dagster_db = harness.create_database(pg_server, owner=role)
-    app_db = harness.create_database(pg_server, owner=role)
-    app_url = harness.app_url(pg_server, app_db, role)
-    pg_env = harness.dagster_postgres_env(pg_server, dagster_db, role.password)
-    pg_env["DAGSTER_POSTGRES_USER"] = role.name
     sim = SimulatorServer(
         SimulatorConfig(seed=41, n_wallets=6, n_markets=5, history_days=3, trades_per_wallet=6)
     )
     volume = storage_volume()
     created_volume = False
-    engine = sa.create_engine(app_url)
+    engine = sa.create_engine(production_dbs.app_url)
     mp = pytest.MonkeyPatch()
     instance: dg.DagsterInstance | None = None
     stack: DockerStack | None = None
@@ -291,7 +285,7 @@ def docker_stack(
         workspace = harness.grpc_workspace(tmp / "workspace.yaml", code_port)
         workspace.chmod(0o644)  # read by the image's non-root user
         host_home = harness.make_dagster_home(tmp / "host_home", default_launcher=True)
-        for key, value in pg_env.items():
+        for key, value in production_dbs.dagster_env.items():
             mp.setenv(key, value)
         instance = dg.DagsterInstance.from_config(str(host_home))  # the test's view of the storage
 
@@ -307,9 +301,13 @@ def docker_stack(
                 "POLYMARKET_COLD_RATE_LIMIT": "50",
                 "POLYMARKET_COLD_BURST": "50",
                 "POLYMARKET_IMAGE": built.tag,
-                "POSTGRES_PASSWORD": role.password,
+                "POSTGRES_PASSWORD": production_dbs.role.password,
             },
-            machine={**pg_env, "POLYMARKET_DATABASE_URL": app_url, "DAGSTER_DOCKER_NETWORK": "host"},
+            machine={
+                **production_dbs.dagster_env,
+                "POLYMARKET_DATABASE_URL": production_dbs.app_url,
+                "DAGSTER_DOCKER_NETWORK": "host",
+            },
         )
         # The one-shot schema migration (docker-compose.yml's `migrate`).
         migrate = client.containers.run(
@@ -323,9 +321,9 @@ def docker_stack(
 
         stack = DockerStack(
             client=client, image=built, prep=prep, session=session, sim=sim, engine=engine,
-            instance=instance, web_url=f"http://127.0.0.1:{web_port}", secret=role.password,
+            instance=instance, web_url=f"http://127.0.0.1:{web_port}", secret=production_dbs.role.password,
             graphql=DagsterGraphQLClient("127.0.0.1", port_number=web_port, timeout=60),
-            dagster_db_url=harness.app_url(pg_server, dagster_db),
+            dagster_db_url=production_dbs.dagster_db_url,
         )  # fmt: skip
 
         # The code server: the image's CMD on a free port, with the image's HEALTHCHECK command.
@@ -389,9 +387,6 @@ def docker_stack(
         mp.undo()
         engine.dispose()
         sim.stop()
-        harness.drop_database(pg_server, app_db)
-        harness.drop_database(pg_server, dagster_db)
-        harness.drop_role(pg_server, role)
 
 
 def _teardown(

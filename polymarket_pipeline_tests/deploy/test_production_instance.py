@@ -96,17 +96,15 @@ def grpc_healthy(env: dict[str, str], port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def stack(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(
+    pg_server: str, production_dbs: harness.ProductionDatabases, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("production")
-    role = harness.create_role(pg_server)
-    dagster_db = harness.create_database(pg_server, owner=role)
-    app_db = harness.create_database(pg_server, owner=role)
-    app_url = harness.app_url(pg_server, app_db, role)
     sim = SimulatorServer(
         SimulatorConfig(seed=29, n_wallets=8, n_markets=6, history_days=3, trades_per_wallet=10)
     )
     procs: list[Proc] = []
-    engine = create_db_engine(app_url)
+    engine = create_db_engine(production_dbs.app_url)
     mp = pytest.MonkeyPatch()
     instance: dg.DagsterInstance | None = None
     try:
@@ -116,19 +114,17 @@ def stack(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         home = harness.make_dagster_home(tmp / "dagster_home", default_launcher=True)
         code_port, web_port = harness.free_port(), harness.free_port()
         workspace = harness.grpc_workspace(tmp / "workspace.yaml", code_port)
-        pg_env = harness.dagster_postgres_env(pg_server, dagster_db, role.password)
-        pg_env["DAGSTER_POSTGRES_USER"] = role.name
         env = harness.base_env(
             DAGSTER_HOME=str(home),
-            **pg_env,
-            POLYMARKET_DATABASE_URL=app_url,
+            **production_dbs.dagster_env,
+            POLYMARKET_DATABASE_URL=production_dbs.app_url,
             POLYMARKET_DATA_API_URL=sim.data_api_url,
             POLYMARKET_CLOB_API_URL=sim.clob_api_url,
             POLYMARKET_GAMMA_API_URL=sim.gamma_api_url,
             POLYMARKET_COLD_RATE_LIMIT="200",
             POLYMARKET_COLD_BURST="50",
         )
-        for key in ("DAGSTER_HOME", *pg_env):
+        for key in ("DAGSTER_HOME", *production_dbs.dagster_env):
             mp.setenv(key, env[key])
         instance = dg.DagsterInstance.get()
 
@@ -171,11 +167,11 @@ def stack(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             env=env,
             home=home,
             procs=procs,
-            secret=role.password,
+            secret=production_dbs.role.password,
             admin_url=pg_server,
-            app_db=app_db,
-            dagster_db_url=harness.app_url(pg_server, dagster_db),
-            app_url=app_url,
+            app_db=production_dbs.app_db,
+            dagster_db_url=production_dbs.dagster_db_url,
+            app_url=production_dbs.app_url,
         )
     finally:
         for proc in reversed(procs):
@@ -185,9 +181,6 @@ def stack(pg_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         mp.undo()
         engine.dispose()
         sim.stop()
-        harness.drop_database(pg_server, app_db)
-        harness.drop_database(pg_server, dagster_db)
-        harness.drop_role(pg_server, role)
 
 
 def test_production_yaml_loads_into_a_real_postgres_instance(stack: Stack) -> None:
