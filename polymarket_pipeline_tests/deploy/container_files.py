@@ -130,6 +130,16 @@ def load_yaml(path: Any) -> dict[str, Any]:
     return data
 
 
+def service_environment(
+    compose: Mapping[str, Any], name: str, variables: Mapping[str, str]
+) -> dict[str, str]:
+    """A docker-compose service's environment (mapping or list form), its ``${VAR}`` filled in."""
+    raw = compose["services"][name].get("environment", {})
+    if isinstance(raw, list):
+        raw = dict(item.split("=", 1) for item in raw)
+    return {key: interpolate(str(value), variables) for key, value in raw.items()}
+
+
 # ---------------------------------------------------------------------------------- dagster.yaml
 def env_refs(config: Any) -> set[str]:
     """Every ``{env: NAME}`` in a piece of dagster.yaml."""

@@ -34,8 +34,10 @@ from polymarket_pipeline_tests.deploy.container_files import (
     forwarded_env_vars,
     instruction,
     interpolate,
+    load_yaml,
     option,
     package_env_vars,
+    service_environment,
 )
 from polymarket_pipeline_tests.deploy.harness import REPO_ROOT
 
@@ -117,16 +119,12 @@ COMPOSE_ENV = {"POSTGRES_PASSWORD": "0123abcd", "DOCKER_GID": "999"}
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    data = yaml.safe_load(COMPOSE.read_text())
-    assert isinstance(data, dict)
-    return data
+    return load_yaml(COMPOSE)
 
 
 @pytest.fixture(scope="module")
 def instance_yaml() -> dict[str, Any]:
-    data = yaml.safe_load((REPO_ROOT / "dagster.yaml").read_text())
-    assert isinstance(data, dict)
-    return data
+    return load_yaml(REPO_ROOT / "dagster.yaml")
 
 
 def service(compose: dict[str, Any], name: str) -> dict[str, Any]:
@@ -137,10 +135,8 @@ def service(compose: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def environment(compose: dict[str, Any], name: str) -> dict[str, str]:
-    raw = service(compose, name).get("environment", {})
-    if isinstance(raw, list):
-        raw = dict(item.split("=", 1) for item in raw)
-    return {key: interpolate(str(value), COMPOSE_ENV) for key, value in raw.items()}
+    service(compose, name)  # named in the failure if missing
+    return service_environment(compose, name, COMPOSE_ENV)
 
 
 def command(compose: dict[str, Any], name: str) -> list[str]:

@@ -54,8 +54,8 @@ from polymarket_pipeline_tests.deploy.container_files import (
     dockerfile_env,
     dockerfile_healthcheck,
     forwarded_env_vars,
-    interpolate,
     load_yaml,
+    service_environment,
     with_option,
 )
 from polymarket_pipeline_tests.deploy.docker_engine import (
@@ -197,8 +197,7 @@ class ComposeEnv:
     """Values replacing those the file fixes for its own network (only keys the service sets)."""
 
     def service(self, name: str) -> dict[str, str]:
-        raw = load_yaml(COMPOSE)["services"][name].get("environment", {})
-        env = {key: interpolate(str(value), self.variables) for key, value in raw.items()}
+        env = service_environment(load_yaml(COMPOSE), name, self.variables)
         env.update({key: value for key, value in self.machine.items() if key in env})
         return env
 
