@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from dagster._core.storage.defs_state.base import _current_storage as current_defs_state_storage
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db.engine import create_db_engine
@@ -24,6 +25,22 @@ os.environ["POLYMARKET_ENV_FILE"] = ""
 PG_ADMIN_URL = os.environ.get(
     "POLYMARKET_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+@pytest.fixture(autouse=True)
+def _no_defs_state_storage_leaks_between_tests() -> Iterator[None]:
+    """Each test starts with the Dagster defs-state storage the previous one started with.
+
+    Entering a ``DagsterInstance`` sets a context variable to its defs-state storage, and
+    leaving it resets the variable. Now and then (seen after the Terminate test, whose run
+    executes in another thread) the variable is still set when a test ends. The instance behind
+    it is gone by then, so every later ``Definitions`` load in this process failed with
+    "Attempted to resolve undefined DagsterInstance weakref". Putting the value back after each
+    test keeps one test's leftovers out of the others.
+    """
+    before = current_defs_state_storage.get()
+    yield
+    current_defs_state_storage.set(before)
 
 
 def _pg_available() -> str | None:
