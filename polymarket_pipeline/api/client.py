@@ -135,6 +135,33 @@ class PolymarketClient:
         """
         return await self._data.wallet_trades(wallet, start=start, end=end)
 
+    async def fetch_trades_before(self, wallet: str, *, end: int, max_pages: int) -> TradeHistory:
+        """Fills at or before ``end`` (inclusive), newest first, from at most ``max_pages`` pages.
+
+        One step of a history read backwards: ``complete`` means the wallet's first fill was
+        reached; otherwise ``oldest_timestamp`` is where the next step goes on (re-read whole).
+        v2 walks ``/v2/trades``; v1, whose ``/trades`` stops at its offset cap, walks
+        ``/activity`` TRADE rows.
+        """
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        return await self._data.trades_before(wallet, end=end, max_pages=max_pages)
+
+    async def fetch_activity_before(self, wallet: str, *, end: int, max_pages: int) -> ActivityHistory | None:
+        """Activity at or before ``end``, newest first (v2); None where the version's activity
+        walks run oldest first and so never leave older rows behind (v1)."""
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        return await self._data.activity_before(wallet, end=end, max_pages=max_pages)
+
+    @property
+    def activity_walks_forward(self) -> bool:
+        return self._data.walks_activity_forward
+
+    async def fetch_first_activity_at(self, wallet: str) -> int | None:
+        """The second of the wallet's oldest activity row (one request): where its history starts."""
+        return await self._data.first_activity_at(wallet)
+
     async def fetch_trade_feed(self, *, since: int, max_pages: int = 5) -> FeedPage:
         """The global trade tape (all wallets, both legs), newest first, back to ``since``.
 
@@ -174,9 +201,10 @@ class PolymarketClient:
         types: Sequence[str] = (),
         start: int | None = None,
         end: int | None = None,
+        max_pages: int | None = None,
     ) -> ActivityHistory:
         """Activity rows of ``wallet`` of the given ``types`` (every type when empty), newest first."""
-        return await self._data.activity(wallet, types=types, start=start, end=end)
+        return await self._data.activity(wallet, types=types, start=start, end=end, max_pages=max_pages)
 
     async def fetch_activity(
         self,

@@ -23,6 +23,13 @@ class TradeHistory:
     complete: bool = True
     rejected: int = 0
     incomplete_reason: str | None = None
+    pages: int = 0
+    """Requests the walk made (its share of a sweep's budget)."""
+
+    @property
+    def oldest_timestamp(self) -> int | None:
+        """The oldest second read: where a walk that stopped early leaves the history's frontier."""
+        return min((f.timestamp for f in self.fills), default=None)
 
 
 @dataclass(frozen=True)
@@ -57,3 +64,12 @@ class ActivityHistory:
     complete: bool = True
     rejected: int = 0
     incomplete_reason: str | None = None
+    pages: int = 0
+
+    @property
+    def oldest_timestamp(self) -> int | None:
+        return min((a.timestamp for a in self.items), default=None)
+
+    @property
+    def newest_timestamp(self) -> int | None:
+        return max((a.timestamp for a in self.items), default=None)

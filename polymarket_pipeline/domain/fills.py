@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol, TypeVar
 
-from polymarket_pipeline.domain.records import Fill
+from polymarket_pipeline.domain.records import Activity, Fill
 
 
 class Keyed(Protocol):
@@ -109,3 +109,31 @@ def newest_fill_time(fills: Sequence[Fill]) -> datetime | None:
     if not fills:
         return None
     return datetime.fromtimestamp(max(f.timestamp for f in fills), tz=UTC)
+
+
+def fill_from_trade_activity(row: Activity) -> Fill | None:
+    """The fill behind a TRADE activity row, or None when the row lacks what a fill needs.
+
+    A TRADE row names the fill's side, token, size, price and transaction, so it keys to the same
+    ``trade_id`` as the ``/trades`` row of that fill: reading a history from either route stores
+    each fill once.
+    """
+    if row.type != "TRADE" or row.side not in ("BUY", "SELL") or not row.asset or not row.condition_id:
+        return None
+    if row.size is None or row.price is None:
+        return None
+    return Fill(
+        wallet_address=row.wallet_address,
+        side="BUY" if row.side == "BUY" else "SELL",
+        asset=row.asset,
+        condition_id=row.condition_id,
+        size=row.size,
+        price=row.price,
+        timestamp=row.timestamp,
+        transaction_hash=row.transaction_hash,
+        title=row.title,
+        slug=row.slug,
+        event_slug=row.event_slug,
+        outcome=row.outcome,
+        outcome_index=row.outcome_index,
+    )

@@ -31,16 +31,32 @@ class DataApi(Protocol):
     """What the client needs from a Data API version."""
 
     version: str
+    walks_activity_forward: bool
+    """True when activity walks run oldest first, so a walk that stops early leaves no gap."""
 
-    async def wallet_trades(self, wallet: str, *, start: int | None, end: int | None) -> TradeHistory: ...
+    async def wallet_trades(
+        self, wallet: str, *, start: int | None, end: int | None, max_pages: int | None = None
+    ) -> TradeHistory: ...
+
+    async def trades_before(self, wallet: str, *, end: int, max_pages: int) -> TradeHistory: ...
 
     async def trade_feed(self, *, since: int, max_pages: int) -> FeedPage: ...
 
     async def positions(self, wallet: str) -> PositionSnapshot: ...
 
     async def activity(
-        self, wallet: str, *, types: Sequence[str], start: int | None, end: int | None
+        self,
+        wallet: str,
+        *,
+        types: Sequence[str],
+        start: int | None,
+        end: int | None,
+        max_pages: int | None = None,
     ) -> ActivityHistory: ...
+
+    async def activity_before(self, wallet: str, *, end: int, max_pages: int) -> ActivityHistory | None: ...
+
+    async def first_activity_at(self, wallet: str) -> int | None: ...
 
     async def value(self, wallet: str) -> tuple[PortfolioValue, Any]: ...
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
@@ -48,6 +48,7 @@ from polymarket_pipeline.api.settings import V1_MAX_POSITIONS_LIMIT
 from polymarket_pipeline.api.transport import Params, Transport
 from polymarket_pipeline.api.validation import ParseContext, Rejections, validate_rows, wallet_check
 from polymarket_pipeline.domain.addresses import normalize_address
+from polymarket_pipeline.domain.fills import fill_from_trade_activity
 from polymarket_pipeline.domain.records import Fill, PortfolioValue
 
 _CAMEL = {"wallet_address": "proxyWallet"}
@@ -137,23 +138,28 @@ class Adapter:
         vary_limit: bool,
         max_pages: int | None = None,
         stop: Callable[[list[Any]], bool] | None = None,
-        reanchor: str | None = None,
+        reanchor: Literal["start", "end"] | None = None,
     ) -> Walk[Any]:
-        """Offset-page ``path`` (see the module docstring); ``reanchor`` names the ``start`` param
-        to move to the newest timestamp read when the offset cap is reached (oldest-first walks)."""
+        """Offset-page ``path`` (see the module docstring). ``reanchor`` names the time bound to
+        move when the offset cap is reached: ``start`` to the newest timestamp read (oldest-first
+        walks), ``end`` to the oldest (newest-first walks); the anchor's second is read again."""
         route = f"GET {path}"
         walk: Walk[Any] = Walk(ParseContext(route, wallet, self._now()), self.transport.stats)
         limit_pages = min(max_pages or self.settings.max_pages_per_walk, self.settings.max_pages_per_walk)
         offset = 0
         seen: set[str] = set()
         anchor = next((int(v) for k, v in params if k == reanchor and isinstance(v, int)), None)
-        newest: int | None = None
+        reached: int | None = None
+        """The newest (``start``) or oldest (``end``) timestamp read since the anchor last moved."""
+        further = max if reanchor == "start" else min
 
         def move_anchor() -> bool:
-            nonlocal anchor, offset, newest, params
-            if reanchor is None or newest is None or (anchor is not None and newest <= anchor):
+            nonlocal anchor, offset, reached, params
+            if reanchor is None or reached is None:
                 return False
-            anchor, offset, newest = newest, 0, None
+            if anchor is not None and further(reached, anchor) == anchor:
+                return False  # nothing beyond the anchor was read: moving it would loop
+            anchor, offset, reached = reached, 0, None
             params = [(k, v) for k, v in params if k != reanchor] + [(reanchor, anchor)]
             seen.clear()  # the first page of the new anchor may equal the last one read
             return True
@@ -191,12 +197,14 @@ class Adapter:
                 break
             stamps = [r.timestamp for r in records if hasattr(r, "timestamp")]
             if stamps:
-                newest = max([*stamps, newest] if newest is not None else stamps)
+                reached = further([*stamps, reached] if reached is not None else stamps)
             offset += served
         walk.finish()
         return walk
 
-    async def wallet_trades(self, wallet: str, *, start: int | None, end: int | None) -> TradeHistory:
+    async def wallet_trades(
+        self, wallet: str, *, start: int | None, end: int | None, max_pages: int | None = None
+    ) -> TradeHistory:
         wallet = normalize_address(wallet)
         await self.transport.cooldown.wait(wallet, "GET /trades")
 
@@ -211,6 +219,7 @@ class Adapter:
             page_size=self.settings.v1_trades_page_size,
             offset_cap=self.settings.v1_offset_cap,
             vary_limit=True,
+            max_pages=max_pages,
             stop=past_start,
         )
         return TradeHistory(
@@ -218,6 +227,27 @@ class Adapter:
             complete=walk.complete,
             rejected=walk.rejected,
             incomplete_reason=walk.reason,
+            pages=len(walk.bodies),
+        )
+
+    async def trades_before(self, wallet: str, *, end: int, max_pages: int) -> TradeHistory:
+        """Fills at or before ``end`` read from ``/activity`` TRADE rows, newest first.
+
+        ``/trades`` reads no deeper than its offset cap and has no time filter, so the history
+        below it comes from ``/activity?type=TRADE`` (``end`` inclusive; at its own offset cap the
+        walk moves ``end`` to the oldest second read and goes on). Each TRADE row carries the
+        fill's side, token, size, price and transaction, so it keys to the same ``trade_id``.
+        """
+        history = await self._activity_walk(
+            normalize_address(wallet), ["TRADE"], start=None, end=end, ascending=False, max_pages=max_pages
+        )
+        fills = [f for f in map(fill_from_trade_activity, history.items) if f is not None]
+        return TradeHistory(
+            fills=fills,
+            complete=history.complete,
+            rejected=history.rejected + len(history.items) - len(fills),
+            incomplete_reason=history.incomplete_reason,
+            pages=history.pages,
         )
 
     async def trade_feed(self, *, since: int, max_pages: int) -> FeedPage:
@@ -253,17 +283,58 @@ class Adapter:
         )
         return snapshot(walk)
 
+    walks_activity_forward = True
+    """v1 walks activity oldest first (MERGE and SPLIT rows come back empty otherwise): a walk
+    that stops early leaves the newest rows for the next poll, which starts where it stopped."""
+
     async def activity(
-        self, wallet: str, *, types: Sequence[str], start: int | None, end: int | None
+        self,
+        wallet: str,
+        *,
+        types: Sequence[str],
+        start: int | None,
+        end: int | None,
+        max_pages: int | None = None,
     ) -> ActivityHistory:
+        return await self._activity_walk(
+            normalize_address(wallet), types, start=start, end=end, ascending=True, max_pages=max_pages
+        )
+
+    async def activity_before(self, wallet: str, *, end: int, max_pages: int) -> ActivityHistory | None:
+        """None: v1 activity never leaves older rows behind (see ``walks_activity_forward``)."""
+        return None
+
+    async def first_activity_at(self, wallet: str) -> int | None:
+        """The wallet's oldest activity row's second (one ASC request), None when it has none."""
         wallet = normalize_address(wallet)
+        await self.transport.cooldown.wait(wallet, "GET /activity")
+        route = "GET /activity"
+        params: Params = [("user", wallet), ("sortBy", "TIMESTAMP"), ("sortDirection", "ASC"), ("limit", 1)]
+        body = await self.transport.get("data", "/activity", params, route=route, wallet=wallet)
+        assert body is not None
+        ctx = ParseContext(route, wallet, self._now())
+        records = parse_page(ctx, V1Activity, body.data, Rejections(self.transport.stats))
+        return min((a.timestamp for a in records), default=None)
+
+    async def _activity_walk(
+        self,
+        wallet: str,
+        types: Sequence[str],
+        *,
+        start: int | None,
+        end: int | None,
+        ascending: bool,
+        max_pages: int | None,
+    ) -> ActivityHistory:
+        """``/activity`` in either direction, re-anchoring its time bound at the offset cap."""
         await self.transport.cooldown.wait(wallet, "GET /activity")
         bound = (
             end
             if end is not None
             else BOUNDS.end("/activity", wallet, self._now() + self.settings.clock_skew_allowance_seconds)
         )
-        params: Params = [("user", wallet), ("sortBy", "TIMESTAMP"), ("sortDirection", "ASC")]
+        direction = "ASC" if ascending else "DESC"
+        params: Params = [("user", wallet), ("sortBy", "TIMESTAMP"), ("sortDirection", direction)]
         if start is not None:
             params.append(("start", start))
         params.append(("end", bound))
@@ -278,7 +349,8 @@ class Adapter:
             page_size=min(self.settings.v1_positions_page_size, V1_MAX_POSITIONS_LIMIT),
             offset_cap=self.settings.v1_activity_offset_cap,
             vary_limit=False,  # the moving ``end`` already makes every URL new
-            reanchor="start",
+            max_pages=max_pages,
+            reanchor="start" if ascending else "end",
         )
         return activity_history(walk, start, end)
 

@@ -180,7 +180,9 @@ class Adapter:
         walk.finish()
         return walk
 
-    async def wallet_trades(self, wallet: str, *, start: int | None, end: int | None) -> TradeHistory:
+    async def wallet_trades(
+        self, wallet: str, *, start: int | None, end: int | None, max_pages: int | None = None
+    ) -> TradeHistory:
         wallet = normalize_address(wallet)
         await self.transport.cooldown.wait(wallet, "GET /v2/trades")
         params: Params = [
@@ -193,16 +195,23 @@ class Adapter:
             ("start", max(start or 1, 1)),  # start=1 asks v2 for the full history
             ("end", self._end("/v2/trades", wallet, end)),
         ]
-        walk = await self._walk("/v2/trades", params, wallet, V2Trade)
-        await self._settle_boundaries(walk, params, wallet)
+        walk = await self._walk("/v2/trades", params, wallet, V2Trade, max_pages=max_pages)
+        pages = len(walk.bodies)
+        pages += await self._settle_boundaries(walk, params, wallet)
         return TradeHistory(
             fills=walk.rows(in_window(start, end)),
             complete=walk.complete,
             rejected=walk.rejected,
             incomplete_reason=walk.reason,
+            pages=pages,
         )
 
-    async def _settle_boundaries(self, walk: Walk[Any], params: Params, wallet: str) -> None:
+    async def trades_before(self, wallet: str, *, end: int, max_pages: int) -> TradeHistory:
+        """Fills at or before ``end``, newest first, from up to ``max_pages`` pages (full history
+        below ``end``: ``start=1``); ``complete`` means the first fill was reached."""
+        return await self.wallet_trades(wallet, start=None, end=end, max_pages=max_pages)
+
+    async def _settle_boundaries(self, walk: Walk[Any], params: Params, wallet: str) -> int:
         """Re-read, in a one-second window, each second whose fills straddle a page boundary.
 
         One page holding the whole second counts its identical legs exactly; it joins the walk
@@ -217,6 +226,7 @@ class Adapter:
             one = await self._walk("/v2/trades", narrow, wallet, V2Trade, max_pages=1)
             if one.complete and one.pages:
                 walk.pages.append(one.pages[0])
+        return len(seconds)
 
     async def trade_feed(self, *, since: int, max_pages: int) -> FeedPage:
         params: Params = [
@@ -250,8 +260,17 @@ class Adapter:
         walk = await self._walk("/v2/positions", params, wallet, V2Position)
         return snapshot(walk)
 
+    walks_activity_forward = False
+    """v2 walks activity newest first: a walk that stops early leaves older rows behind."""
+
     async def activity(
-        self, wallet: str, *, types: Sequence[str], start: int | None, end: int | None
+        self,
+        wallet: str,
+        *,
+        types: Sequence[str],
+        start: int | None,
+        end: int | None,
+        max_pages: int | None = None,
     ) -> ActivityHistory:
         wallet = normalize_address(wallet)
         await self.transport.cooldown.wait(wallet, "GET /v2/activity")
@@ -264,8 +283,30 @@ class Adapter:
         csv = type_csv(list(types))
         if csv:
             params.append(("type", csv))
-        walk = await self._walk("/v2/activity", params, wallet, V2Activity)
+        walk = await self._walk("/v2/activity", params, wallet, V2Activity, max_pages=max_pages)
         return activity_history(walk, start, end)
+
+    async def activity_before(self, wallet: str, *, end: int, max_pages: int) -> ActivityHistory | None:
+        """Activity at or before ``end``, newest first, from up to ``max_pages`` pages."""
+        return await self.activity(wallet, types=(), start=None, end=end, max_pages=max_pages)
+
+    async def first_activity_at(self, wallet: str) -> int | None:
+        """The wallet's oldest activity row's second (one ASC request), None when it has none."""
+        wallet = normalize_address(wallet)
+        await self.transport.cooldown.wait(wallet, "GET /v2/activity")
+        params: Params = [
+            ("user", wallet),
+            ("limit", 1),
+            ("start", 1),
+            ("end", self._end("/v2/activity", wallet)),
+            ("sort_direction", "ASC"),
+        ]
+        route = "GET /v2/activity"
+        body = await self.transport.get("data", "/v2/activity", params, route=route, wallet=wallet)
+        assert body is not None
+        ctx = ParseContext(route, wallet, self._now())
+        records, _ = parse_page(ctx, V2Activity, body.data, Rejections(self.transport.stats))
+        return min((a.timestamp for a in records), default=None)
 
     async def value(self, wallet: str) -> tuple[PortfolioValue, Any]:
         return await portfolio_value(

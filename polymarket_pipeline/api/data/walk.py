@@ -107,7 +107,11 @@ def activity_history(walk: Walk[Any], start: int | None, end: int | None) -> Act
     """A finished activity walk as its result: rows in the window, newest first, each once."""
     items = sorted(walk.rows(in_window(start, end)), key=lambda a: -a.timestamp)
     return ActivityHistory(
-        items=items, complete=walk.complete, rejected=walk.rejected, incomplete_reason=walk.reason
+        items=items,
+        complete=walk.complete,
+        rejected=walk.rejected,
+        incomplete_reason=walk.reason,
+        pages=len(walk.bodies),
     )
 
 
