@@ -252,7 +252,7 @@ def sites(engine: Engine, u: synthetic.Universe, rng: random.Random) -> list[Sit
     def poll_writes(connection: Connection) -> None:
         """What one wallet's poll writes: fills, watermark, activity, snapshot with a close."""
         upsert_trades(connection, fills(typical), now)
-        advance_watermark(connection, typical, now, now, history_complete=True)
+        advance_watermark(connection, typical, now, now)
         tx = f"0x{rng.getrandbits(256):064x}"
         rows = [
             Activity(wallet_address=typical, type="REDEEM", timestamp=u.now - 30,

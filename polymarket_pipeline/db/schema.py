@@ -62,7 +62,20 @@ class WalletPollState(Base):
     last_trade_time_seen: Mapped[datetime | None] = mapped_column(nullable=True)
     """Newest stored fill time; advanced only after that wallet's fills are committed."""
     history_complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    """True once the first full-history poll succeeded (v1 may stay False: offset cap)."""
+    """True only once every fill from the wallet's first one to the watermark has been read: a
+    walk from the first fill completed (the first poll, or the last backward step)."""
+    history_frontier_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """While the trade history is incomplete: every fill from this second (re-read whole by the
+    next backward step) to the watermark is stored; older ones are still to read. NULL with the
+    history incomplete: not started (the next step starts at the watermark)."""
+    activity_history_complete: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Like ``history_complete``, for ``activity_public``."""
+    activity_frontier_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Like ``history_frontier_at``, for activity (v2 walks it newest first)."""
+    history_first_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """The wallet's first activity, as the API told it: how far back an incomplete history goes."""
+    history_incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """Why the history is incomplete (the walk that stopped early, and where); NULL once whole."""
     last_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_trades_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_positions_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -64,13 +64,12 @@ def upsert_trades(connection: Connection, keyed: Sequence[KeyedFill], now: datet
     )
 
 
-def advance_watermark(
-    connection: Connection, wallet: str, newest: datetime | None, now: datetime, *, history_complete: bool
-) -> None:
+def advance_watermark(connection: Connection, wallet: str, newest: datetime | None, now: datetime) -> None:
     """Move ``last_trade_time_seen`` forward to ``newest`` (never backwards, never past ``now``).
 
     A fill dated in the future must not freeze the wallet: its watermark would skip every later
-    fill. The parser refuses timestamps beyond now + 5 minutes; the clamp covers the rest.
+    fill. The parser refuses timestamps beyond now + 5 minutes; the clamp covers the rest. How
+    far back the history reaches is ``db.history``'s, written in the same transaction.
     """
     if newest is not None:
         newest = min(newest, now)
@@ -89,6 +88,4 @@ def advance_watermark(
         values["last_trade_time_seen"] = case(
             (current.is_(None), candidate), (current < candidate, candidate), else_=current
         )
-    if history_complete:
-        values["history_complete"] = True
     connection.execute(update(_state).where(_state.c.wallet_address == wallet).values(**values))

@@ -41,6 +41,24 @@ class WalletRow:
     last_trade_time_seen: datetime | None
     last_polled_at: datetime | None
     last_error: str | None
+    history_complete: bool = False
+    activity_history_complete: bool = False
+    history_frontier_at: datetime | None = None
+    activity_frontier_at: datetime | None = None
+
+    @property
+    def history(self) -> str:
+        """``complete``; ``back to 2026-03-01`` (the oldest stored second, older still to read);
+        ``pending`` (not read back yet); an ``activity`` suffix when only activity is behind."""
+        if self.history_complete and self.activity_history_complete:
+            return "complete"
+        if self.last_polled_at is None:
+            return "pending"
+        if not self.history_complete:
+            frontier = self.history_frontier_at
+            return "pending" if frontier is None else f"back to {frontier:%Y-%m-%d}"
+        frontier = self.activity_frontier_at
+        return "activity pending" if frontier is None else f"activity back to {frontier:%Y-%m-%d}"
 
     @property
     def tier(self) -> str:
@@ -88,6 +106,10 @@ def list_wallets(connection: Connection) -> list[WalletRow]:
             _state.c.last_trade_time_seen,
             _state.c.last_polled_at,
             _state.c.last_error,
+            _state.c.history_complete,
+            _state.c.activity_history_complete,
+            _state.c.history_frontier_at,
+            _state.c.activity_frontier_at,
         ).order_by(_state.c.wallet_address)
     )
     return [WalletRow(*row) for row in rows]

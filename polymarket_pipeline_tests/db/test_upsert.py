@@ -94,13 +94,13 @@ def test_watermark_only_moves_forward(engine: Engine) -> None:
     older = datetime(2025, 12, 1, tzinfo=UTC)
     with engine.begin() as connection:
         connection.execute(sa.insert(table).values(wallet_address=WALLET, updated_at=now))
-        advance_watermark(connection, WALLET, newer, now, history_complete=True)
-        advance_watermark(connection, WALLET, older, now, history_complete=False)
-        advance_watermark(connection, WALLET, None, now, history_complete=False)
+        advance_watermark(connection, WALLET, newer, now)
+        advance_watermark(connection, WALLET, older, now)
+        advance_watermark(connection, WALLET, None, now)
     with engine.connect() as connection:
         row = connection.execute(sa.select(table)).one()
     assert row.last_trade_time_seen == newer
-    assert row.history_complete is True
+    assert row.history_complete is False  # moving a watermark never proves the older fills were read
     assert row.last_trades_polled_at == now
 
 
@@ -133,7 +133,7 @@ def test_a_fill_dated_in_the_future_never_moves_the_watermark_past_now(engine: E
     now = datetime(2026, 1, 10, tzinfo=UTC)
     with engine.begin() as connection:
         connection.execute(sa.insert(table).values(wallet_address=WALLET, updated_at=now))
-        advance_watermark(connection, WALLET, datetime(2100, 1, 1, tzinfo=UTC), now, history_complete=True)
+        advance_watermark(connection, WALLET, datetime(2100, 1, 1, tzinfo=UTC), now)
     with engine.connect() as connection:
         assert connection.execute(sa.select(table)).one().last_trade_time_seen == now
 
