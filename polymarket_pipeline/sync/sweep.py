@@ -24,6 +24,11 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.text import escape
+from polymarket_pipeline.db import history as history_store
+from polymarket_pipeline.db.engine import reading
+from polymarket_pipeline.db.history import HistorySummary
+from polymarket_pipeline.domain.history import backfill_budget
+from polymarket_pipeline.sync.history import HistoryOptions, HistoryStats, continue_histories
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.wallet_poll import (
     DEFAULT_OVERLAP_SECONDS,
@@ -79,6 +84,12 @@ class SweepStats:
     stopped_early: bool = False
     database_error: str | None = None
     """Set when the sweep stopped because the application database was unreachable."""
+    regular_requests: int = 0
+    """Data API requests of the regular polls (the base of the history phase's share)."""
+    history: HistoryStats = field(default_factory=HistoryStats)
+    """What the history phase (older fills and activity of incomplete wallets) did."""
+    histories: HistorySummary | None = None
+    """Incomplete histories among the sweep's wallets once it ended."""
     _database_failures_in_a_row: int = 0
 
     @property
@@ -121,7 +132,27 @@ class SweepStats:
             "rows_rejected": self.rows_rejected,
             "duration_seconds": round(self.duration_seconds, 3),
             "stopped_early": self.stopped_early,
+            **self.history_metadata(),
         }
+
+    def history_metadata(self) -> dict[str, Any]:
+        """The history phase and what is still to read (``history_*``)."""
+        h = self.history
+        out: dict[str, Any] = {
+            "history_budget_pages": h.budget_pages,
+            "history_pages": h.pages,
+            "history_fills_fetched": h.fills_fetched,
+            "history_fills_inserted": h.trades_inserted,
+            "history_activity_inserted": h.activity_inserted,
+            "history_wallets_completed": h.completed,
+            "history_steps_stalled": h.stalled,
+            "history_steps_failed": len(h.failures),
+        }
+        if self.histories is not None:
+            estimate = self.histories.fills_to_read_estimate
+            out["wallets_history_incomplete"] = self.histories.wallets
+            out["history_fills_to_read_estimate"] = -1 if estimate is None else estimate
+        return out
 
     def add(self, result: WalletResult) -> None:
         self.wallets_polled += 1
@@ -163,6 +194,7 @@ class SweepStats:
         self.events.update(other.events)
         self.closes.update(other.closes)
         self.days.update(other.days)
+        self.regular_requests += other.regular_requests
         for wallet, error in other.failures.items():
             if len(self.failures) < MAX_LISTED_FAILURES:
                 self.failures[wallet] = error
@@ -176,6 +208,8 @@ class SweepOptions:
     wallets_in_flight: int = DEFAULT_WALLETS_IN_FLIGHT
     backfill_window: tuple[int, int] | None = None
     """``(start, end)`` epoch seconds: fetch that window's fills instead of polling since the watermark."""
+    history: HistoryOptions | None = None
+    """After the polls, walk incomplete histories backwards within this share of the budget."""
 
 
 def describe_failure(exc: Exception) -> str:
@@ -228,13 +262,43 @@ async def sweep(
     workers = [
         asyncio.create_task(worker()) for _ in range(max(1, min(options.wallets_in_flight, len(queue))))
     ]
+    requests_before = client.stats.requests
     try:
         await asyncio.gather(*workers)
+        stats.regular_requests = client.stats.requests - requests_before
+        if options.history is not None and not stop.is_set():
+            await _history_phase(client, engine, markets, options.history, stats, stop, now)
     finally:
         for task in workers:
             task.cancel()
         stats.duration_seconds = time.monotonic() - started
     return stats
+
+
+async def _history_phase(
+    client: PolymarketClient,
+    engine: Any,
+    markets: MarketDirectory,
+    options: HistoryOptions,
+    stats: SweepStats,
+    stop: asyncio.Event,
+    now: Callable[[], datetime],
+) -> None:
+    """Older history of incomplete wallets, inside ``options.share`` of the sweep's requests.
+
+    A failure here (the database going away) never fails the polls already done: it is logged
+    and the sweep's history figures say what was done.
+    """
+    budget = backfill_budget(stats.regular_requests, share=options.share, min_pages=options.min_pages)
+    try:
+        stats.history = await continue_histories(
+            client, engine, markets, budget, options=options, stop=stop, now=now
+        )
+        stats.days.update(stats.history.days)
+        with reading(engine) as connection:
+            stats.histories = history_store.summary(connection, shard=options.shard)
+    except SQLAlchemyError as exc:
+        log.warning("history phase stopped: %s", describe_failure(exc))
 
 
 async def _poll_one(

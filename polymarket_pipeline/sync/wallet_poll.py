@@ -14,14 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
+from polymarket_pipeline.api.results import ActivityHistory, TradeHistory
 from polymarket_pipeline.db import activity as activity_store
+from polymarket_pipeline.db import history as history_store
 from polymarket_pipeline.db import positions as position_store
 from polymarket_pipeline.db import state
 from polymarket_pipeline.db.engine import reading
+from polymarket_pipeline.db.history import Route, WalletHistory
 from polymarket_pipeline.db.trades import advance_watermark, upsert_trades
 from polymarket_pipeline.domain.activity import key_activity
 from polymarket_pipeline.domain.fills import (
@@ -31,6 +34,7 @@ from polymarket_pipeline.domain.fills import (
     newest_fill_time,
     poll_start,
 )
+from polymarket_pipeline.domain.history import HistoryState, WalkOutcome, after_forward_walk
 from polymarket_pipeline.domain.reconcile import (
     ACTIVITY_REASONS,
     EventType,
@@ -94,6 +98,8 @@ class WalletResult:
     verified: bool = False
     """Trades and activity were both re-read by this poll."""
     rows_rejected: int = 0
+    pages: int = 0
+    """Data API requests the poll's walks made."""
     days: Counter[str] = field(default_factory=Counter)
     """Fills per UTC day (``YYYY-MM-DD``) of a backfill, or of a live poll that stored new fills:
     the per-day trade partitions these mark."""
@@ -133,8 +139,10 @@ async def poll_trades(
 
     With ``window`` = (start, end) it backfills that window instead and leaves the watermark alone.
     """
+    known: WalletHistory | None = None
     if window is None:
-        mark = await asyncio.to_thread(_read, engine, state.watermark, wallet)
+        known = await asyncio.to_thread(_read, engine, history_store.wallet_history, wallet)
+        mark = _at(known.trades_watermark) if known is not None else None
         history = await client.fetch_wallet_trades(wallet, start=poll_start(mark, overlap_seconds))
     else:
         history = await client.fetch_wallet_trades(wallet, start=window[0], end=window[1])
@@ -145,9 +153,8 @@ async def poll_trades(
         with engine.begin() as connection:
             inserted = upsert_trades(connection, keyed, at)
             if window is None:
-                advance_watermark(
-                    connection, wallet, newest_fill_time(history.fills), at, history_complete=history.complete
-                )
+                advance_watermark(connection, wallet, newest_fill_time(history.fills), at)
+                _record_forward(connection, known, wallet, "trades", history, at)
         return inserted
 
     inserted = await asyncio.to_thread(write)
@@ -157,8 +164,13 @@ async def poll_trades(
         result.days.update(fill_days(keyed))
     result.trades_complete = result.trades_complete and history.complete
     result.rows_rejected += history.rejected
+    result.pages += history.pages
     if not history.complete:
-        log.warning("wallet %s: trade history incomplete (the API stopped the walk early)", wallet)
+        log.warning(
+            "wallet %s: trade walk stopped early (%s); older fills are read by later sweeps",
+            wallet,
+            history.incomplete_reason,
+        )
 
 
 async def poll_activity(
@@ -168,27 +180,77 @@ async def poll_activity(
     result: WalletResult,
     *,
     overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
+    max_pages: int | None = None,
     now: Callable[[], datetime] = utcnow,
 ) -> None:
     """Store every activity row of the wallet since its activity watermark (all types)."""
-    mark = await asyncio.to_thread(_read, engine, activity_store.activity_watermark, wallet)
-    history = await client.fetch_activity_history(wallet, start=poll_start(mark, overlap_seconds))
+    known = await asyncio.to_thread(_read, engine, history_store.wallet_history, wallet)
+    mark = _at(known.activity_watermark) if known is not None else None
+    history = await client.fetch_activity_history(
+        wallet, start=poll_start(mark, overlap_seconds), max_pages=max_pages
+    )
     rows = history.items
     result.rows_rejected += history.rejected
+    result.pages += history.pages
     keyed = key_activity(rows)
-    newest = max((r.timestamp for r in rows), default=None)
     at = now()
+    forward = client.activity_walks_forward
 
     def write() -> int:
         with engine.begin() as connection:
             inserted = activity_store.upsert_activity(connection, keyed, at)
-            activity_store.advance_activity_watermark(
-                connection, wallet, datetime.fromtimestamp(newest, tz=UTC) if newest else None, at
-            )
+            activity_store.advance_activity_watermark(connection, wallet, _at(history.newest_timestamp), at)
+            _record_forward(connection, known, wallet, "activity", history, at, walks_forward=forward)
         return inserted
 
     result.activity_inserted += await asyncio.to_thread(write)
     result.activity_fetched += len(keyed)
+    if not history.complete:
+        log.warning(
+            "wallet %s: activity walk stopped early (%s); the rest is read by later sweeps",
+            wallet,
+            history.incomplete_reason,
+        )
+
+
+def _at(epoch: int | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _record_forward(
+    connection: Connection,
+    known: WalletHistory | None,
+    wallet: str,
+    route: Route,
+    walk: TradeHistory | ActivityHistory,
+    at: datetime,
+    *,
+    walks_forward: bool = False,
+) -> None:
+    """The route's history after a poll since its watermark (``domain.history.after_forward_walk``).
+
+    An oldest-first walk (v1 activity) that stopped early leaves no gap: the next poll starts
+    where it stopped, so its history is complete exactly when its last walk was.
+    """
+    before = known.state(route) if known is not None else HistoryState(complete=False)
+    if walks_forward:
+        after = HistoryState(complete=walk.complete)
+    else:
+        first_poll = known is None or known.watermark(route) is None
+        after = after_forward_walk(
+            before, WalkOutcome(walk.complete, walk.oldest_timestamp), from_start=first_poll
+        )
+    if after != before or not walk.complete:
+        cause = walk.incomplete_reason or "the walk stopped early"
+        history_store.record(connection, wallet, route, after, reason=describe_cut(after, cause), now=at)
+
+
+def describe_cut(state: HistoryState, cause: str) -> str:
+    """``stored back to 2026-03-01T12:00:00Z (page limit (200) reached …)``: how far it reaches, why."""
+    if state.frontier is None:
+        return f"not read back to its start ({cause})"
+    reach = datetime.fromtimestamp(state.frontier, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"stored back to {reach} ({cause})"
 
 
 async def poll_wallet(

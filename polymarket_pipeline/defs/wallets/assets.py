@@ -27,6 +27,7 @@ from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiRe
 from polymarket_pipeline.defs.runtime import run_stoppable
 from polymarket_pipeline.defs.wallets.config import GROUP, SHARD_TAG, Tier, WalletSweepConfig, resolve_tier
 from polymarket_pipeline.domain.addresses import parse_shard, shard_of
+from polymarket_pipeline.sync.history import HistoryOptions
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 from polymarket_pipeline.sync.wallet_poll import PollPlan
 
@@ -252,7 +253,12 @@ def wallet_sweep(
     wallet_list = select_wallets(engine, tier, shard=shard)
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     context.log.info(f"sweeping {len(wallet_list)} {tier} wallets{where}")
-    options = SweepOptions(plan=sweep_plan(tier, polymarket))
+    history = (
+        HistoryOptions(share=config.history_share, min_pages=config.history_min_pages, shard=shard)
+        if tier != "hot"
+        else None
+    )
+    options = SweepOptions(plan=sweep_plan(tier, polymarket), history=history)
     stats, api_stats = run_sweep(
         context.op_execution_context, config, polymarket, engine, wallet_list, options, tier
     )

@@ -7,6 +7,8 @@ from typing import Literal
 import dagster as dg
 from pydantic import Field
 
+from polymarket_pipeline.sync.history import DEFAULT_MIN_PAGES as DEFAULT_HISTORY_MIN_PAGES
+from polymarket_pipeline.sync.history import DEFAULT_SHARE as DEFAULT_HISTORY_SHARE
 from polymarket_pipeline.sync.sweep import DEFAULT_MAX_FAILURE_SHARE
 
 Tier = Literal["all", "hot", "cold"]
@@ -35,6 +37,19 @@ class WalletSweepConfig(dg.Config):
         ge=0,
         le=1,
         description="Share of failed wallets above which the sweep is reported partial (a WARN check).",
+    )
+    history_share: float = Field(
+        default=DEFAULT_HISTORY_SHARE,
+        ge=0,
+        lt=1,
+        description="Cold sweeps: at most this share of the sweep's Data API requests goes to reading "
+        "older history of wallets whose history is incomplete (0 = none).",
+    )
+    history_min_pages: int = Field(
+        default=DEFAULT_HISTORY_MIN_PAGES,
+        ge=0,
+        description="Cold sweeps: pages of older history a sweep may read even when its own polls "
+        "made few requests (a small deployment with one huge wallet still progresses).",
     )
 
 
