@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
+EXIT_BROKEN_PIPE = 141
 
 KNOWN_CHAINS = ("polygon",)
 """Chains a wallet link may name (the integrations sync reads Polymarket, which runs on Polygon)."""
@@ -63,8 +64,31 @@ def fail(message: str, code: int = EXIT_FAILURE) -> NoReturn:
     sys.exit(code)
 
 
+def reader_gone() -> NoReturn:
+    """The reader of stdout stopped early (``| head``): end quietly, as Unix tools do.
+
+    Exit 141 (128 + SIGPIPE, what a shell reports for ``yes | head``) with nothing on stderr;
+    stdout is pointed at /dev/null first so the interpreter's final flush cannot fail again.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's captured stdout)
+        pass
+    sys.exit(EXIT_BROKEN_PIPE)
+
+
 class _Cli(click.Group):
     """A group whose every failure is one ``error:`` line (also under click's CliRunner)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        # click's own main turns a closed pipe into exit 1; it is no failure (``| head``)
+        try:
+            result = super().invoke(ctx)
+            sys.stdout.flush()  # a reader gone away shows here, not in the interpreter's exit
+            return result
+        except BrokenPipeError:
+            reader_gone()
 
     def main(self, *args: Any, **kwargs: Any) -> Any:
         kwargs["standalone_mode"] = False
@@ -252,11 +276,15 @@ def wallets_list(state: _State) -> None:
     """List registered wallets with their tier and polling state."""
     with _database(state) as engine, reading(engine) as connection:
         rows = wallets.list_wallets(connection)
-    click.echo(f"{'address':42}  {'tier':8}  {'followers':>9}  {'last trade':25}  {'last polled':25}  error")
+    click.echo(
+        f"{'address':42}  {'tier':8}  {'followers':>9}  {'last trade':25}  {'last polled':25}  "
+        f"{'history':25}  error"
+    )
     for row in rows:
         click.echo(
             f"{row.wallet_address:42}  {row.tier:8}  {row.followers:>9}  "
-            f"{_fmt(row.last_trade_time_seen):25}  {_fmt(row.last_polled_at):25}  {row.last_error or ''}"
+            f"{_fmt(row.last_trade_time_seen):25}  {_fmt(row.last_polled_at):25}  {row.history:25}  "
+            f"{row.last_error or ''}"
         )
 
 

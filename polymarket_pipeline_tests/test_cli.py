@@ -8,6 +8,7 @@ script as a subprocess.
 from __future__ import annotations
 
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from polymarket_pipeline.cli import _simulator_config, cli
+from polymarket_pipeline.db import wallets
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.settings import env_names
 from polymarket_pipeline.simulator.faults import FaultRule
@@ -398,3 +400,29 @@ def test_installed_command_smoke(clean_env: Path) -> None:
     assert bad.returncode == 2
     assert len(bad.stderr.strip().splitlines()) == 1
     assert bad.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    "listing", [("wallets", "list"), ("follows", "list"), ("links", "list")], ids=lambda a: a[0]
+)
+def test_a_reader_that_stops_early_ends_the_listing_quietly(
+    clean_env: Path, sqlite_url: str, listing: tuple[str, ...]
+) -> None:
+    """``… list | head -1`` with thousands of rows: exit 0 or 141 (SIGPIPE), nothing on stderr."""
+    assert invoke("db", "upgrade", db=sqlite_url).exit_code == 0
+    engine = create_db_engine(sqlite_url)
+    addresses = [f"0x{i:040x}" for i in range(1, 4001)]
+    with engine.begin() as connection:
+        wallets.register_wallets(connection, addresses)
+        for i, address in enumerate(addresses):
+            wallets.add_follow(connection, f"user{i % 50}", address)
+            wallets.add_link(connection, f"user{i % 50}", address)
+    engine.dispose()
+    command = " ".join(shlex.quote(part) for part in [*_command(), "--database-url", sqlite_url, *listing])
+    script = f"set -o pipefail; {command} 2>stderr.txt | head -1 > first.txt; echo ${{PIPESTATUS[0]}}"
+    status = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, cwd=clean_env, timeout=120, check=False
+    )
+    assert status.stdout.strip() in ("0", "141"), (status.stdout, status.stderr)
+    assert (clean_env / "stderr.txt").read_text() == ""
+    assert (clean_env / "first.txt").read_text().strip()  # the header line did arrive
