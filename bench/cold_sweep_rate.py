@@ -7,7 +7,9 @@ of them with the real ``PolymarketClient`` at the cold limit (default 5 req/s, b
 per-wallet cooldown). The achieved rate is read from the simulator's own request log:
 requests / (last arrival - first arrival); "steady" leaves out the bucket's initial burst.
 
-Target: achieved / configured rate >= 0.95 (both the plain and the steady rate).
+Target: achieved / configured rate >= 0.95 (both the plain and the steady rate), and never above
+the bucket's allowance in any window: for every window length from 1 s to the whole run, the
+busiest window at the server holds at most rate x length + burst requests.
 
 A full sweep of 1,000 wallets at 5 req/s is ~2,000 requests, ~400 s.
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import tempfile
 import time
 from collections import Counter
@@ -29,6 +32,7 @@ from benchlib import app_database, client_settings, load_note, rate_of, table, v
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
+from polymarket_pipeline.domain.budgets import busiest_window, window_allowance
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorProcess
 from polymarket_pipeline.sync.sweep import SweepOptions, sweep
@@ -67,6 +71,23 @@ async def run_sweep(settings: Any, url: str, wallets: list[str], max_seconds: fl
         engine.dispose()
 
 
+def window_lengths(duration: float) -> list[float]:
+    """1, 2, 5, 10, 20, 30 s, then every minute-ish step, and the whole run."""
+    steps = [1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0]
+    return [w for w in steps if w < duration] + [math.ceil(duration) + 1.0]
+
+
+def window_rows(kind: str, rate: float, burst: int, arrivals: list[float]) -> list[list[object]]:
+    if not arrivals:
+        return []
+    out: list[list[object]] = []
+    for length in window_lengths(max(arrivals) - min(arrivals)):
+        busiest = busiest_window(arrivals, length)
+        allowed = window_allowance(rate, burst, length)
+        out.append([kind, rate, length, busiest, allowed, busiest / allowed, verdict(busiest <= allowed)])
+    return out
+
+
 def main() -> None:
     args = parse_args()
     n_sim = max(args.sim_wallets, args.wallets)
@@ -80,6 +101,7 @@ def main() -> None:
     )
     kinds = ["sqlite", "postgres"] if args.postgres else ["sqlite"]
     rows: list[list[object]] = []
+    windows: list[list[object]] = []
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="bench-cold-") as tmp, SimulatorProcess(config) as sim:
         admin = sim.admin
@@ -119,6 +141,7 @@ def main() -> None:
                             verdict(ratio >= TARGET),
                         ]
                     )
+                    windows.extend(window_rows(kind, rate, args.burst, [r.at for r in records]))
                     routes = Counter(f"{r.api} {r.route}" for r in records)
                     notes.append(
                         f"{kind} rate={rate:g}: routes {dict(routes)}; client stats: {api.requests} "
@@ -151,6 +174,14 @@ def main() -> None:
         )
     )
     print("bound s = (requests - burst) / rate: the fastest the token bucket allows.")
+    print()
+    print(
+        table(
+            ["db", "rate", "window s", "busiest window", "allowance", "busiest/allowance", "never above"],
+            windows,
+            title="Busiest window of each length at the server vs the bucket's allowance (rate x w + burst)",
+        )
+    )
     print(load_note())
     print(version_note())
     for note in notes:

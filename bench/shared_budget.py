@@ -56,10 +56,9 @@ from benchlib import (
 )
 
 from polymarket_pipeline.api import ApiStats, PolymarketClient, RateLimiter
-from polymarket_pipeline.db.budget import with_send_margin
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.defs.resources import tier_limiter
-from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS, WINDOW_SECONDS
+from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS, WINDOW_SECONDS, with_send_margin
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.requestlog import RequestRecord
 from polymarket_pipeline.simulator.server import SimulatorProcess

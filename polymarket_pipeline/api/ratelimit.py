@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from polymarket_pipeline.domain.budgets import Budget, reserve
+from polymarket_pipeline.domain.budgets import Budget, reserve, with_send_margin
 
 
 class Limiter(Protocol):
@@ -28,10 +28,13 @@ class Limiter(Protocol):
 class RateLimiter:
     """Token bucket (GCRA, ``domain.budgets``): ``burst`` requests at once, then ``rate`` per second.
 
+    It books with the same send margin as the shared budget (``domain.budgets.with_send_margin``:
+    97 % of the rate, one token less of burst), so sends that leave late next to on-time ones
+    never put more than ``rate * w + burst`` requests in any window ``w`` at the server.
     Each ``acquire`` reserves the earliest conforming send time synchronously (no awaits between
     reading and writing the state), then sleeps until it: concurrent callers queue up in order,
-    and the arithmetic is exact, so a test on a virtual clock sees exactly ``1/rate`` between
-    sends. Time is the running loop's clock (``time.monotonic`` on real loops), so one instance
+    and the arithmetic is exact, so a test on a virtual clock sees exactly one booked interval
+    between sends. Time is the running loop's clock (``time.monotonic`` on real loops), so one instance
     can be shared by several clients, threads and successive event loops (a sensor running one
     ``asyncio.run`` per tick keeps spending the same budget). A cancelled waiter's slot is not
     given back: the bucket errs on the slow side. One process only: see ``db.budget`` for many.
@@ -42,7 +45,8 @@ class RateLimiter:
             raise ValueError(f"rate must be > 0 and burst >= 1, got rate={rate!r} burst={burst!r}")
         self.rate = float(rate)
         self.burst = int(burst)
-        self._budget = Budget("in-process", self.rate, self.burst)
+        self.booked = with_send_margin(Budget("in-process", self.rate, self.burst))
+        """The bucket as booked: a little under the configured one."""
         self._tat: float | None = None
         """Theoretical arrival time: when the bucket would next be empty (None: never used)."""
         self._lock = threading.Lock()
@@ -50,7 +54,7 @@ class RateLimiter:
     def reserve(self, now: float) -> float:
         """Reserve the next send slot at or after ``now``; return how long to wait for it."""
         with self._lock:
-            self._tat, wait = reserve(now if self._tat is None else self._tat, now, self._budget)
+            self._tat, wait = reserve(now if self._tat is None else self._tat, now, self.booked)
         return wait
 
     async def acquire(self, api: str = "data", route: str | None = None) -> None:

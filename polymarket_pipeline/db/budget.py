@@ -9,13 +9,12 @@ updated in name order, so two processes booking overlapping buckets never deadlo
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from polymarket_pipeline.domain.budgets import Budget, ceilings_for
+from polymarket_pipeline.domain.budgets import Budget, ceilings_for, with_send_margin
 
 _ENSURE = text(
     "INSERT INTO rate_budget (name, theoretical_arrival) VALUES (:name, 0) ON CONFLICT (name) DO NOTHING"
@@ -47,19 +46,6 @@ def book(engine: Engine, budgets: Sequence[Budget]) -> float:
                 ).scalar_one()
             wait = max(wait, float(waited))
     return wait
-
-
-SEND_JITTER_MARGIN = 0.97
-"""A slot is booked on the database clock but the request leaves after a thread hop, a sleep and a
-connect: on a loaded host a late send lands next to the on-time ones behind it. Booking at 97 %
-of the rate with one token less of burst keeps every window under its limit anyway (measured: a
-4-process run put 151 requests in a 10 s window of a 150 ceiling booked without the margin)."""
-
-
-@functools.cache
-def with_send_margin(budget: Budget) -> Budget:
-    """The bucket as booked: same name (shared by every process), a little under its limit."""
-    return Budget(budget.name, budget.rate * SEND_JITTER_MARGIN, max(1, budget.burst - 1))
 
 
 class SharedRateLimiter:

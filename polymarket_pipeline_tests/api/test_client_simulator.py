@@ -25,6 +25,7 @@ from polymarket_pipeline.api import (
     RateLimiter,
     WalletCooldown,
 )
+from polymarket_pipeline.domain.budgets import busiest_window, window_allowance
 from polymarket_pipeline.domain.records import Fill
 
 simulator = pytest.importorskip("polymarket_pipeline.simulator.server")
@@ -383,7 +384,7 @@ def test_malformed_body_is_a_payload_error_after_retries(sim: Any) -> None:
 
 
 def test_rate_limit_compliance() -> None:
-    """What the server sees of a token bucket: at most rate + burst in any second, rate sustained.
+    """What the server sees of a token bucket: at most rate x w + burst in any window w, rate sustained.
 
     The simulator runs in its own process here: in a thread of this one it shares the client's GIL,
     and a stall of its event loop stamps queued requests together (seen in CI: 30 in one second
@@ -402,11 +403,13 @@ def test_rate_limit_compliance() -> None:
         run(go())
         times = sorted(r.at for r in server.admin.requests(since=began) if r.route == "/v2/value")
     assert len(times) == n
-    worst = max(sum(1 for t in times[i:] if t - t0 < 1.0) for i, t0 in enumerate(times))
-    # the bucket's own slots give 25 here; 3 of slack for sends that leave late next to the
-    # on-time ones behind them on a loaded 2-core machine (measured 25-26 under the suite's load);
-    # an unthrottled client would put all 100 in one second
-    assert worst <= rate + burst + 3
+    # never above the bucket's allowance in any window, from 1 s to the whole run: the bucket books
+    # with the send margin (97 % of the rate, one token less of burst), so sends that leave late
+    # next to on-time ones stay under it (booked without it, 25 of 25 in one second and 26 under
+    # the suite's load); an unthrottled client would put all 100 in one second
+    run_seconds = math.ceil(times[-1] - times[0]) + 1
+    for length in range(1, run_seconds + 1):
+        assert busiest_window(times, length) <= window_allowance(rate, burst, length), length
     assert (n - burst) / (times[-1] - times[0]) <= rate * 1.05
 
 

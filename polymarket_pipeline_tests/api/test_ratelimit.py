@@ -19,6 +19,7 @@ from aiotools import VirtualClock
 
 from polymarket_pipeline.api import ClientSettings, PolymarketClient
 from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.domain.budgets import Budget, busiest_window, window_allowance, with_send_margin
 from polymarket_pipeline_tests.api import payloads as p
 
 T = TypeVar("T")
@@ -47,15 +48,26 @@ async def _acquire_times(limiter: RateLimiter, n: int) -> list[float]:
     return out
 
 
+def test_the_bucket_books_a_little_under_its_limit() -> None:
+    """The send margin of the shared budget: 97 % of the rate and one token less of burst."""
+    limiter = RateLimiter(rate=50.0, burst=5)
+    assert (limiter.rate, limiter.burst) == (50.0, 5)
+    assert limiter.booked.rate == pytest.approx(48.5)
+    assert limiter.booked.burst == 4
+    assert RateLimiter(rate=5.0, burst=1).booked.burst == 1
+
+
 def test_burst_then_steady_rate() -> None:
     limiter = RateLimiter(rate=50.0, burst=5)
+    booked = limiter.booked.rate
     times = virtual(lambda: _acquire_times(limiter, 25))
-    assert times[:5] == [0.0] * 5  # the burst is immediate
-    assert times[5:] == pytest.approx([k / 50 for k in range(1, 21)])  # then exactly 50/s
+    assert times[:4] == [0.0] * 4  # the burst is immediate
+    assert times[4:] == pytest.approx([k / booked for k in range(1, 22)])  # then exactly the booked rate
+    assert max(busiest_window(times, w) - window_allowance(50.0, 5, w) for w in (1, 2, 5)) < 0
 
 
 def test_concurrent_acquirers_share_one_bucket() -> None:
-    limiter = RateLimiter(rate=100.0, burst=2)
+    limiter = RateLimiter(rate=100.0, burst=3)
 
     async def go() -> list[float]:
         began = now()
@@ -70,7 +82,7 @@ def test_concurrent_acquirers_share_one_bucket() -> None:
 
     stamps = virtual(go)
     assert stamps[:2] == [0.0, 0.0]
-    assert stamps[2:] == pytest.approx([k / 100 for k in range(1, 31)])
+    assert stamps[2:] == pytest.approx([k / limiter.booked.rate for k in range(1, 31)])
 
 
 def test_client_requests_arrive_at_the_configured_rate() -> None:
@@ -93,9 +105,11 @@ def test_client_requests_arrive_at_the_configured_rate() -> None:
         arrivals[:] = [round(t - began, 9) for t in arrivals]
 
     virtual(go)
-    assert sorted(arrivals) == pytest.approx([0.0] * burst + [k / rate for k in range(1, n - burst + 1)])
-    worst = max(sum(1 for t in arrivals if t0 <= t < t0 + 1.0) for t0 in arrivals)
-    assert worst == burst + rate - 1  # never more than the bucket allows in any 1 s window
+    booked = with_send_margin(Budget("x", rate, burst))
+    expected = [0.0] * booked.burst + [k / booked.rate for k in range(1, n - booked.burst + 1)]
+    assert sorted(arrivals) == pytest.approx(expected)
+    for length in (1, 2, 3):  # never more than the bucket allows in any window
+        assert busiest_window(arrivals, length) <= window_allowance(rate, burst, length)
 
 
 def test_reused_across_event_loops_without_warnings() -> None:

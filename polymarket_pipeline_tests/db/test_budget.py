@@ -11,10 +11,10 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api import ClientSettings, PolymarketClient
-from polymarket_pipeline.db.budget import SharedRateLimiter, book, with_send_margin
+from polymarket_pipeline.db.budget import SharedRateLimiter, book
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import upgrade
-from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS, Budget
+from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS, Budget, with_send_margin
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
 from polymarket_pipeline_tests.domain.test_budgets import most_in_window
