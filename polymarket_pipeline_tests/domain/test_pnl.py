@@ -220,6 +220,20 @@ def test_neg_risk_redeem_whose_payout_cannot_be_inferred_is_flagged_and_leaves_t
     assert result.book.incomplete_reason == "redeem_payout_unknown"
 
 
+def test_neg_risk_redeem_paying_nothing_for_both_held_outcomes_of_an_unknown_market_is_flagged() -> None:
+    events = [fill("BUY", Y1, 10, 0.4), fill("BUY", N1, 20, 0.5), activity("REDEEM", T0 + 9, size=0, usdc=0)]
+    result = run(events, {})
+    assert (token(result, Y1).amount, token(result, N1).amount) == (D(10), D(20))
+    assert result.book.incomplete_reason == "redeem_payout_unknown"
+
+
+def test_a_per_outcome_redeem_of_more_shares_than_tracked_flags_the_untracked_ones() -> None:
+    result = run([fill("BUY", Y1, 30, 0.5), activity("REDEEM", T0 + 9, asset=Y1, size=50, usdc=50)])
+    assert token(result, Y1).realized_pnl == D("15")
+    assert token(result, Y1).untracked_shares == D("20")
+    assert token(result, Y1).flags == {OVERSOLD}
+
+
 def test_neg_risk_redeem_paying_more_than_the_tracked_shares_flags_the_untracked_ones() -> None:
     result = run([fill("BUY", Y1, 30, 0.5), activity("REDEEM", T0 + 9, size=50, usdc=50)], resolved(C1, Y1))
     assert token(result, Y1).realized_pnl == D("15")
@@ -523,6 +537,9 @@ def test_a_late_event_is_detected_for_the_conditions_it_touches_only() -> None:
     assert is_late(book, fill("BUY", Y2, 1, 0.5, T0 + 89_999, condition=C2), MARKETS)
     assert not is_late(book, activity("TRADE", T0, asset=Y1, size=1, price=0.5, usdc=0.6), MARKETS)
     assert book.last_key == event_key(mixed_history()[-1])
+    fills_only = run([fill("BUY", Y1, 1, 0.5, T0 + 10)]).book
+    assert is_late(fills_only, fill("SELL", Y1, 1, 0.5, T0 + 9), MARKETS)
+    assert not is_late(fills_only, fill("SELL", Y1, 1, 0.5, T0 + 10), MARKETS)  # same second, sorts after
 
 
 def test_a_late_event_is_handled_by_replaying_its_condition_from_scratch() -> None:
