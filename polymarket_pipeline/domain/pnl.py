@@ -28,6 +28,12 @@ only rounding is in the division of the average price, identical on every replay
 is kept unrounded; :class:`PositionFigures` are quantized for storage (:data:`USDC_QUANTUM`,
 :data:`SHARES_QUANTUM`, :data:`PRICE_QUANTUM`).
 
+Incremental use: store ``Book.wallet_dict()`` and one ``TokenState.to_dict()`` per token; next
+time, ``replay(new_events, markets, start=Book.from_dict(...))``. Appending is exact when every
+new event sorts after what was applied (cut between seconds, never inside a transaction). For an
+event where :func:`is_late` is true, replay its :func:`affected_conditions` from scratch onto
+``book.without_conditions(...)`` (or replay the wallet). The journal feeds the daily roll-up.
+
 Everything here is pure: no I/O, and neither ``replay`` nor the figures mutate their inputs.
 """
 

@@ -241,6 +241,24 @@ def test_neg_risk_redeem_paying_more_than_the_tracked_shares_flags_the_untracked
     assert token(result, Y1).flags == {OVERSOLD}
 
 
+def test_recorded_rows_a_taker_fee_and_a_condition_level_redeem_with_an_empty_asset() -> None:
+    """Shapes (and numbers) of smart_money/activity_all.json: a TRADE row charging a taker fee and a
+    REDEEM with asset "" and size = usdcSize = USDC paid; the market itself is not known here."""
+    condition = "0xecba7b1db1c698ab73b3572abfcde327a02b5112676144e049edcc1e1e0f5b0b"
+    asset = "46421815574359643620514688756609814860051932583278915389775335554413697029363"
+    events = [
+        fill("BUY", asset, 10980911.728675, 0.6542489661, 1784059201, condition),
+        activity("TRADE", 1784059201, condition, asset=asset, side="BUY", size=402482.85, price=0.6542489661,
+                 usdc=267876.215535, outcome_index=1),
+        activity("REDEEM", 1784064509, condition, asset="", size=10980911.728675, usdc=10980911.728675),
+    ]  # fmt: skip
+    result = run(events, {})
+    (figures,) = position_figures(result.book, {})
+    assert figures.fees_usdc == D("4552.227050")  # 267876.215535 - 402482.85 x 0.6542489661
+    assert figures.realized_pnl == D("3796661.583354")  # 10980911.728675 x (1 - 0.6542489661)
+    assert (figures.shares, figures.status, figures.complete) == (D(0), "closed", True)
+
+
 def test_several_redeems_sharing_one_transaction_across_conditions_are_all_applied() -> None:
     events = [
         fill("BUY", Y1, 10, 0.5, condition=C1),
