@@ -69,6 +69,9 @@ class SimulatorConfig:
     """Expected REWARD / MAKER_REBATE / TAKER_REBATE rows per wallet in the history."""
     ctf_ops_per_wallet: float = 0.5
     """Expected SPLIT / MERGE / CONVERSION operations per wallet in the history."""
+    heavy_wallet_settlements: int = 0
+    """Extra taker settlements of the first wallet in the history: one wallet with more fills than
+    a walk reads (a market maker's history: 250,000 gives it over 250,000 fills)."""
     clob_page_size: int = 1000
     gamma_default_limit: int = 20
     gamma_max_limit: int = 500
@@ -106,6 +109,11 @@ SERVING_FIELDS = frozenset(
     }
 )
 """Fields that change how data is served, not what it is (start_time is checked on its own)."""
+
+
+def default_of(name: str) -> Any:
+    """A field's default (a state file written before the field existed was made under it)."""
+    return next(f.default for f in dataclasses.fields(SimulatorConfig) if f.name == name)
 
 
 def data_fields(config: SimulatorConfig) -> dict[str, Any]:

@@ -67,6 +67,10 @@ def build_history(world: World, rng: random.Random, t_end: int) -> None:
             plan.push(rng.randint(t0, t_end), 4, "ctf", w)
         for _ in range(_count(rng, cfg.rewards_per_wallet)):
             plan.push(rng.randint(t0, t_end), 5, "reward", w)
+    if cfg.heavy_wallet_settlements and world.wallets:
+        heavy = world.wallets[0]
+        for _ in range(cfg.heavy_wallet_settlements):
+            plan.push(rng.randint(t0, t_end), 2, "trade", heavy)
     all_units = units + [[m] for m in legacy]
     while plan.heap:
         ts, kind, arg = plan.pop()

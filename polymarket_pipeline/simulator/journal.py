@@ -20,7 +20,7 @@ import os
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from polymarket_pipeline.simulator.config import SimulatorConfig, data_fields
+from polymarket_pipeline.simulator.config import SimulatorConfig, data_fields, default_of
 
 FORMAT = 1
 
@@ -59,6 +59,7 @@ def read_state(path: str, config: SimulatorConfig) -> JournalState:
         raise StateFileError(f"{path} is not a simulator state file of format {FORMAT}")
     stored = header.get("config") or {}
     wanted = json.loads(json.dumps(data_fields(config)))
+    stored = {k: stored.get(k, default_of(k)) for k in wanted} | stored
     differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
     if differing:
         shown = ", ".join(f"{k}={stored.get(k)!r}" for k in differing)
