@@ -33,7 +33,9 @@ def test_an_incremental_walk_never_makes_an_incomplete_history_complete() -> Non
 def test_an_incremental_walk_cut_early_reopens_the_history_above_the_gap() -> None:
     whole = HistoryState(True)
     # more new fills than a walk reads: the rows between the old watermark and 9_000 are unread
-    assert after_forward_walk(whole, WalkOutcome(False, 9_000), from_start=False) == HistoryState(False, 9_000)
+    assert after_forward_walk(whole, WalkOutcome(False, 9_000), from_start=False) == HistoryState(
+        False, 9_000
+    )
 
 
 def test_a_cut_walk_with_no_rows_keeps_the_frontier_it_had() -> None:
@@ -43,17 +45,20 @@ def test_a_cut_walk_with_no_rows_keeps_the_frontier_it_had() -> None:
 
 def test_a_backward_walk_that_reached_the_first_row_completes_the_history() -> None:
     step = after_backward_walk(HistoryState(False, 1_700), WalkOutcome(True, 10), end=1_700)
-    assert step.state == HistoryState(True) and step.progressed
+    assert step.state == HistoryState(True)
+    assert step.progressed
 
 
 def test_a_backward_walk_cut_early_moves_the_frontier_down() -> None:
     step = after_backward_walk(HistoryState(False, 1_700), WalkOutcome(False, 1_200), end=1_700)
-    assert step.state == HistoryState(False, 1_200) and step.progressed
+    assert step.state == HistoryState(False, 1_200)
+    assert step.progressed
 
 
 def test_a_backward_walk_that_read_only_its_frontier_second_did_not_progress() -> None:
     step = after_backward_walk(HistoryState(False, 1_700), WalkOutcome(False, 1_700), end=1_700)
-    assert step.state == HistoryState(False, 1_700) and not step.progressed
+    assert step.state == HistoryState(False, 1_700)
+    assert not step.progressed
     empty = after_backward_walk(HistoryState(False, 1_700), WalkOutcome(False, None), end=1_700)
     assert not empty.progressed
 
