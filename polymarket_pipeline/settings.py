@@ -22,9 +22,10 @@ from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 
-DEFAULT_DATA_API_URL = "https://data-api.polymarket.com"
-DEFAULT_CLOB_API_URL = "https://clob.polymarket.com"
-DEFAULT_GAMMA_API_URL = "https://gamma-api.polymarket.com"
+from polymarket_pipeline.api.settings import ClientSettings
+
+_CLIENT = ClientSettings()
+"""The API's own defaults (URLs, version): written once, in ``api.settings``."""
 
 ENV_PREFIX = "POLYMARKET_"
 ENV_FILE_VARIABLE = "POLYMARKET_ENV_FILE"
@@ -112,11 +113,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default=Path("data"), description="Local data folder (the default database, simulator files)."
     )
-    data_api_url: str = Field(default=DEFAULT_DATA_API_URL, description="Data API base URL.")
-    clob_api_url: str = Field(default=DEFAULT_CLOB_API_URL, description="CLOB API base URL.")
-    gamma_api_url: str = Field(default=DEFAULT_GAMMA_API_URL, description="Gamma API base URL.")
+    data_api_url: str = Field(default=_CLIENT.data_api_url, description="Data API base URL.")
+    clob_api_url: str = Field(default=_CLIENT.clob_api_url, description="CLOB API base URL.")
+    gamma_api_url: str = Field(default=_CLIENT.gamma_api_url, description="Gamma API base URL.")
     data_api_version: Literal["v1", "v2"] = Field(
-        default="v2", description="v2 (cursor paging) or v1 (legacy offsets)."
+        default=_CLIENT.data_api_version, description="v2 (cursor paging) or v1 (legacy offsets)."
     )
     hot_rate_limit: RequestsPerSecond = Field(default=10.0, description="Hot tier requests per second.")
     hot_burst: Burst = Field(default=20, description="Hot tier token-bucket burst.")

@@ -19,20 +19,15 @@ from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiRe
 from polymarket_pipeline.settings import DATABASE_URL_VARIABLE, Settings, is_exported, load_settings
 
 
-def _number(value: float) -> str:
-    """The resource takes rate limits as strings (EnvVar could only type str and int)."""
-    return format(value, "g")
-
-
 def polymarket_api_from_settings(settings: Settings) -> PolymarketApiResource:
     return PolymarketApiResource(
         data_api_url=settings.data_api_url,
         clob_api_url=settings.clob_api_url,
         gamma_api_url=settings.gamma_api_url,
         data_api_version=settings.data_api_version,
-        hot_rate_limit=_number(settings.hot_rate_limit),
+        hot_rate_limit=settings.hot_rate_limit,
         hot_burst=settings.hot_burst,
-        cold_rate_limit=_number(settings.cold_rate_limit),
+        cold_rate_limit=settings.cold_rate_limit,
         cold_burst=settings.cold_burst,
     )
 

@@ -1,9 +1,11 @@
-"""Dagster resources: the Polymarket client and the application database, configured from env vars."""
+"""Dagster resources: the Polymarket client (and its throttle) and the application database."""
 
 from __future__ import annotations
 
+import threading
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -17,80 +19,122 @@ from polymarket_pipeline.db.budget import SharedRateLimiter
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import ensure_current
 from polymarket_pipeline.domain.budgets import Budget
-from polymarket_pipeline.settings import (
-    DEFAULT_CLOB_API_URL,
-    DEFAULT_DATA_API_URL,
-    DEFAULT_GAMMA_API_URL,
-    load_settings,
-)
+from polymarket_pipeline.settings import Settings, load_settings
 from polymarket_pipeline.sync.hot import HotSettings
 
-_HOT_DEFAULTS = HotSettings()
+BudgetTier = Literal["hot", "cold"]
+"""Whose rate budget a client spends: the hot path's, or the cold sweeps' (shared with integrations)."""
 
-Tier = Literal["hot", "cold"]
+CLIENT = ClientSettings()
+HOT = HotSettings()
+
+
+def _env_default(field: str) -> Any:
+    """A setting's default, as ``settings.Settings`` declares it (each default is written once)."""
+    return Settings.model_fields[field].default
+
+
+@dataclass(frozen=True, slots=True)
+class Throttle:
+    """A tier's token bucket and per-(wallet, route) cooldowns, shared by every client of the tier
+    in this process (and, on PostgreSQL, the bucket by every process)."""
+
+    limiter: Limiter
+    cooldown: WalletCooldown
+
+
+_throttles: dict[tuple[BudgetTier, ClientSettings, str], Throttle] = {}
+_throttles_lock = threading.Lock()
+
+
+def tier_limiter(engine: Engine, tier: BudgetTier, settings: ClientSettings) -> Limiter:
+    """The tier's bucket: shared by every process through PostgreSQL, or in-process on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return SharedRateLimiter(engine, Budget(f"tier:{tier}", settings.rate_limit, settings.burst))
+    return RateLimiter(settings.rate_limit, settings.burst)
 
 
 class PolymarketApiResource(dg.ConfigurableResource):
-    """Where and how fast to talk to Polymarket. Each tier has its own token bucket."""
+    """Where and how fast to talk to Polymarket, and the throttle each tier's clients share.
 
-    data_api_url: str = DEFAULT_DATA_API_URL
-    clob_api_url: str = DEFAULT_CLOB_API_URL
-    gamma_api_url: str = DEFAULT_GAMMA_API_URL
-    data_api_version: str = Field(default="v2", description="v2 (cursor paging) or v1 (legacy offsets)")
-    hot_rate_limit: str = Field(default="10", description="hot tier requests/s (a number)")
-    hot_burst: int = 20
-    cold_rate_limit: str = Field(default="5", description="cold tier and integrations requests/s")
-    cold_burst: int = 10
-    hot_wallet_cooldown_seconds: float = 1.0
-    cold_wallet_cooldown_seconds: float = 5.0
-    max_retries: int = 3
-    backoff_base_seconds: float = 0.5
-    max_retry_after_seconds: float = 60.0
-    connect_timeout_seconds: float = 5.0
-    read_timeout_seconds: float = 15.0
-    max_concurrency: int = 16
+    Environment variables (``settings.Settings``) give the URLs, version and rates their values
+    where the code loads; the rest is resource config with the seeds' defaults.
+    """
+
+    data_api_url: str = Field(default=CLIENT.data_api_url, description="Data API base URL.")
+    clob_api_url: str = Field(default=CLIENT.clob_api_url, description="CLOB API base URL.")
+    gamma_api_url: str = Field(default=CLIENT.gamma_api_url, description="Gamma API base URL.")
+    data_api_version: Literal["v1", "v2"] = Field(
+        default=CLIENT.data_api_version, description="v2 (cursor paging) or v1 (legacy offsets)."
+    )
+    hot_rate_limit: float = Field(
+        default=_env_default("hot_rate_limit"), gt=0, description="Hot tier requests per second."
+    )
+    hot_burst: int = Field(default=_env_default("hot_burst"), ge=1, description="Hot tier burst.")
+    cold_rate_limit: float = Field(
+        default=_env_default("cold_rate_limit"),
+        gt=0,
+        description="Cold tier (and integrations) requests per second.",
+    )
+    cold_burst: int = Field(default=_env_default("cold_burst"), ge=1, description="Cold tier burst.")
+    hot_wallet_cooldown_seconds: float = Field(
+        default=1.0, ge=0, description="Hot tier: two fetches of one wallet and route start this far apart."
+    )
+    cold_wallet_cooldown_seconds: float = Field(
+        default=5.0, ge=0, description="Cold tier: two fetches of one wallet and route start this far apart."
+    )
+    max_retries: int = Field(default=CLIENT.max_retries, ge=0, description="Retries on 429/5xx/timeouts.")
+    backoff_base_seconds: float = Field(default=CLIENT.backoff_base_seconds, ge=0)
+    max_retry_after_seconds: float = Field(default=CLIENT.max_retry_after_seconds, ge=0)
+    connect_timeout_seconds: float = Field(default=CLIENT.connect_timeout_seconds, gt=0)
+    read_timeout_seconds: float = Field(default=CLIENT.read_timeout_seconds, gt=0)
+    max_concurrency: int = Field(
+        default=CLIENT.max_concurrency, ge=1, description="Requests in flight at once."
+    )
     hot_cycle_seconds: float = Field(
-        default=_HOT_DEFAULTS.cycle_seconds,
+        default=HOT.cycle_seconds,
+        gt=0,
         description="Hot poll cadence inside a sensor tick (1.25 s: 4 cycles evenly over the 5 s loop).",
     )
     hot_window_seconds: float = Field(
-        default=_HOT_DEFAULTS.window_seconds,
+        default=HOT.window_seconds,
+        gt=0,
         description="A tick starts no cycle after this many seconds (under the daemon's 5 s loop).",
     )
     hot_feed_max_pages: int = Field(
-        default=5,
+        default=HOT.feed_max_pages,
+        ge=1,
         description="Feed pages read per hot cycle before declaring a gap (then hot_wallets_job runs).",
     )
-    page_size: int = Field(default=1000, description="Data API v2 page size (max 1000).")
+    page_size: int = Field(default=CLIENT.v2_page_size, ge=1, le=1000, description="Data API v2 page size.")
     hot_report_seconds: float = Field(
         default=30.0,
+        ge=0,
         description="The sensor records what its ticks wrote (materializations and their checks) at "
         "most this often; rows are written at once either way.",
     )
     hot_verify_rate: float = Field(
-        default=0.5,
+        default=HOT.verify_rate,
+        gt=0,
         description="Hot wallets re-read per second by the trickle (positions; trades and activity "
         "when they changed or verification is due), whatever the number of hot wallets.",
     )
     verify_hours: float = Field(
-        default=12.0,
+        default=HOT.verify_every.total_seconds() / 3600,
+        gt=0,
         description="A wallet's trades and activity are re-read at least this often even when its "
         "positions did not change (between times its fills arrive through the global feed).",
     )
 
-    def settings(self, tier: Tier) -> ClientSettings:
-        if self.data_api_version not in ("v1", "v2"):
-            raise ValueError(f"POLYMARKET_DATA_API_VERSION must be v1 or v2, got {self.data_api_version!r}")
+    def settings(self, tier: BudgetTier) -> ClientSettings:
+        """The client settings of ``tier`` (its rate, burst and cooldown; the rest shared)."""
         hot = tier == "hot"
         return ClientSettings(
             data_api_url=self.data_api_url,
             clob_api_url=self.clob_api_url,
             gamma_api_url=self.gamma_api_url,
-            data_api_version=self.data_api_version,  # type: ignore[arg-type]
-            rate_limit=_positive_number(
-                "POLYMARKET_HOT_RATE_LIMIT" if hot else "POLYMARKET_COLD_RATE_LIMIT",
-                self.hot_rate_limit if hot else self.cold_rate_limit,
-            ),
+            data_api_version=self.data_api_version,
+            rate_limit=self.hot_rate_limit if hot else self.cold_rate_limit,
             burst=self.hot_burst if hot else self.cold_burst,
             wallet_cooldown_seconds=(
                 self.hot_wallet_cooldown_seconds if hot else self.cold_wallet_cooldown_seconds
@@ -113,34 +157,32 @@ class PolymarketApiResource(dg.ConfigurableResource):
             feed_max_pages=self.hot_feed_max_pages,
         )
 
-    def client(
-        self,
-        tier: Tier,
-        *,
-        stats: ApiStats | None = None,
-        limiter: Limiter | None = None,
-        cooldown: WalletCooldown | None = None,
-    ) -> PolymarketClient:
-        """A new client (use it as ``async with``); pass a limiter to share one bucket."""
-        return PolymarketClient(self.settings(tier), stats=stats, limiter=limiter, cooldown=cooldown)
+    @property
+    def verify_every(self) -> timedelta:
+        return timedelta(hours=self.verify_hours)
 
+    def throttle(self, tier: BudgetTier, engine: Engine) -> Throttle:
+        """The tier's throttle in this process, built once per (tier, settings, database).
 
-def tier_limiter(engine: Engine, tier: Tier, settings: ClientSettings) -> Limiter:
-    """The tier's bucket: shared by every process through PostgreSQL, or in-process on SQLite."""
-    if engine.dialect.name == "postgresql":
-        return SharedRateLimiter(engine, Budget(f"tier:{tier}", settings.rate_limit, settings.burst))
-    return RateLimiter(settings.rate_limit, settings.burst)
+        Resources are rebuilt for every run and sensor tick; the bucket and the cooldowns must
+        outlive them, or each tick would start with a full burst.
+        """
+        settings = self.settings(tier)
+        key = (tier, settings, str(engine.url))
+        with _throttles_lock:
+            found = _throttles.get(key)
+            if found is None:
+                found = _throttles[key] = Throttle(
+                    tier_limiter(engine, tier, settings), WalletCooldown(settings.wallet_cooldown_seconds)
+                )
+            return found
 
-
-def _positive_number(name: str, value: str) -> float:
-    """Rate limits arrive as strings (Dagster's EnvVar only types str and int)."""
-    try:
-        number = float(value)
-    except ValueError:
-        number = float("nan")
-    if not number > 0:
-        raise ValueError(f"{name} must be a positive number of requests per second, got {value!r}")
-    return number
+    def client(self, tier: BudgetTier, engine: Engine, *, stats: ApiStats | None = None) -> PolymarketClient:
+        """A new client of ``tier`` (use it as ``async with``) spending the tier's shared throttle."""
+        throttle = self.throttle(tier, engine)
+        return PolymarketClient(
+            self.settings(tier), stats=stats, limiter=throttle.limiter, cooldown=throttle.cooldown
+        )
 
 
 class DatabaseResource(dg.ConfigurableResource):

@@ -167,7 +167,7 @@ def api_resource(sim: SimulatorServer) -> PolymarketApiResource:
         data_api_url=sim.data_api_url,
         clob_api_url=sim.clob_api_url,
         gamma_api_url=sim.gamma_api_url,
-        cold_rate_limit="500",
+        cold_rate_limit=500.0,
         cold_burst=100,
         cold_wallet_cooldown_seconds=0.0,
         backoff_base_seconds=0.05,

@@ -11,7 +11,7 @@ from pydantic import Field
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, wallets
 from polymarket_pipeline.db.engine import reading
-from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource, tier_limiter
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.settings import load_settings
 from polymarket_pipeline.sync.integrations import IntegrationsSummary, UserResult, sync_users
 
@@ -106,10 +106,9 @@ def integrations(
                 f"{result.duration_seconds * 1000:.0f}ms"
             )
 
-    limiter = tier_limiter(engine, "cold", polymarket.settings("cold"))  # shared with cold sweeps
-
     async def main() -> IntegrationsSummary:
-        async with polymarket.client("cold", stats=api_stats, limiter=limiter) as client:
+        # the cold budget: integrations and cold sweeps share one bucket
+        async with polymarket.client("cold", engine, stats=api_stats) as client:
             return await sync_users(
                 client,
                 engine,

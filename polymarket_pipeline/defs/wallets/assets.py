@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -23,9 +23,9 @@ from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import quality, runs, state, wallets
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.partitions import trade_days
-from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource, tier_limiter
+from polymarket_pipeline.defs.resources import BudgetTier, DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.defs.runtime import run_stoppable
-from polymarket_pipeline.defs.wallets.config import GROUP, SHARD_TAG, Tier, WalletSweepConfig, resolve_tier
+from polymarket_pipeline.defs.wallets.config import GROUP, SHARD_TAG, SweepTier, WalletSweepConfig, resolve_tier
 from polymarket_pipeline.domain.addresses import parse_shard, shard_of
 from polymarket_pipeline.sync.history import HistoryOptions
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
@@ -39,7 +39,7 @@ MAX_LISTED_DAYS = 2500
 
 
 def select_wallets(
-    engine: Engine, tier: Tier, now: datetime | None = None, shard: tuple[int, int] | None = None
+    engine: Engine, tier: SweepTier, now: datetime | None = None, shard: tuple[int, int] | None = None
 ) -> list[str]:
     """Active wallets of a tier (and shard), stalest first, leaving out wallets backing off."""
     now = now or datetime.now(UTC)
@@ -67,11 +67,11 @@ def run_shard(tags: Mapping[str, str]) -> tuple[int, int] | None:
     return None if shard[1] == 1 else shard
 
 
-def sweep_plan(tier: Tier, polymarket: PolymarketApiResource) -> PollPlan:
+def sweep_plan(tier: SweepTier, polymarket: PolymarketApiResource) -> PollPlan:
     """Cold sweeps are adaptive (fills arrive through the feed; a changed snapshot or a due
     verification re-reads history); a hot or full sweep re-reads every wallet's history."""
     if tier == "cold":
-        return PollPlan(verify_every=timedelta(hours=polymarket.verify_hours))
+        return PollPlan(verify_every=polymarket.verify_every)
     return PollPlan()
 
 
@@ -82,18 +82,17 @@ def run_sweep(
     engine: Engine,
     wallet_list: list[str],
     options: SweepOptions,
-    tier: Tier,
+    tier: SweepTier,
 ) -> tuple[SweepStats, ApiStats]:
     """Sweep ``wallet_list`` at the tier's rate limit; SIGTERM stops it gracefully."""
     if config.start_jitter_seconds:
         time.sleep(random.uniform(0, config.start_jitter_seconds))
     api_stats = ApiStats()
 
-    budget_tier: Literal["hot", "cold"] = "hot" if tier == "hot" else "cold"
-    limiter = tier_limiter(engine, budget_tier, polymarket.settings(budget_tier))
+    budget: BudgetTier = "hot" if tier == "hot" else "cold"
 
     async def main(stop: asyncio.Event) -> SweepStats:
-        async with polymarket.client(budget_tier, stats=api_stats, limiter=limiter) as client:
+        async with polymarket.client(budget, engine, stats=api_stats) as client:
             return await sweep(client, engine, wallet_list, options=options, stop=stop)
 
     def canceling() -> bool:
@@ -180,7 +179,7 @@ def totals(engine: Engine) -> dict[str, int]:
         return {name: quality.row_count(connection, name) for name in quality.TABLES}
 
 
-def sweep_failed(stats: SweepStats, tier: Tier) -> dg.Failure:
+def sweep_failed(stats: SweepStats, tier: SweepTier) -> dg.Failure:
     return dg.Failure(
         description=(
             f"{tier} sweep polled none of its {stats.wallets_total} wallets: "

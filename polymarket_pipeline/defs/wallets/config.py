@@ -11,7 +11,7 @@ from polymarket_pipeline.sync.history import DEFAULT_MIN_PAGES as DEFAULT_HISTOR
 from polymarket_pipeline.sync.history import DEFAULT_SHARE as DEFAULT_HISTORY_SHARE
 from polymarket_pipeline.sync.sweep import DEFAULT_MAX_FAILURE_SHARE
 
-Tier = Literal["all", "hot", "cold"]
+SweepTier = Literal["all", "hot", "cold"]
 GROUP = "polymarket_wallets"
 SHARD_TAG = "polymarket/shard"
 """``i/n``: the run sweeps only the wallets of static shard i of n (see ``cold_wallets_schedule``)."""
@@ -53,10 +53,10 @@ class WalletSweepConfig(dg.Config):
     )
 
 
-TIERS: tuple[Tier, ...] = ("all", "hot", "cold")
+TIERS: tuple[SweepTier, ...] = ("all", "hot", "cold")
 
 
-def resolve_tier(config_tier: str, run_tags: dict[str, str]) -> Tier:
+def resolve_tier(config_tier: str, run_tags: dict[str, str]) -> SweepTier:
     """The tier a run sweeps: its config, else its job's tag, else every wallet."""
     chosen = config_tier.strip().lower()
     if not chosen:

@@ -18,13 +18,10 @@ from urllib.parse import urlsplit
 import dagster as dg
 from sqlalchemy.engine import Engine
 
-from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
-from polymarket_pipeline.api.ratelimit import WalletCooldown
-from polymarket_pipeline.api.settings import ClientSettings
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.api.text import escape
-from polymarket_pipeline.defs.resources import DatabaseResource, Limiter, PolymarketApiResource, tier_limiter
+from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.defs.wallets import checks
 from polymarket_pipeline.defs.wallets.assets import FAILURE_CHECK, day_events, failure_check, sweep_metadata
 from polymarket_pipeline.defs.wallets.config import SWEEP_TAG, WalletSweepConfig
@@ -40,13 +37,12 @@ FRESHNESS_CHECK_EVERY = timedelta(minutes=1)
 
 
 class _HotLoop:
-    """One event loop per process for every tick, so the hot token bucket, the per-wallet
-    cooldowns and the HTTP connections carry over from tick to tick."""
+    """One event loop per process for every tick (the hot throttle itself is the resource's, kept
+    per process), so waits and connections carry over from tick to tick."""
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         threading.Thread(target=self._loop.run_forever, name="hot-wallets-loop", daemon=True).start()
-        self._throttles: dict[tuple[ClientSettings, str], tuple[Limiter, WalletCooldown]] = {}
         self.last_freshness_check: datetime | None = None
         self.pending = HotCycleStats()
         self.pending_api = ApiStats()
@@ -60,16 +56,6 @@ class _HotLoop:
         except TimeoutError:
             future.cancel()  # each wallet's writes are atomic: cancelling leaves no half-written wallet
             raise
-
-    def client(self, settings: ClientSettings, stats: ApiStats, engine: Engine) -> PolymarketClient:
-        key = (settings, str(engine.url))
-        if key not in self._throttles:
-            self._throttles[key] = (
-                tier_limiter(engine, "hot", settings),
-                WalletCooldown(settings.wallet_cooldown_seconds),
-            )
-        limiter, cooldown = self._throttles[key]
-        return PolymarketClient(settings, stats=stats, limiter=limiter, cooldown=cooldown)
 
 
 _hot_loop: _HotLoop | None = None
@@ -90,7 +76,7 @@ def hot_tick(
     """One sensor tick's worth of hot cycles; returns stats, the new cursor and the gap flag."""
     runtime = hot_loop()
     api_stats = ApiStats()
-    client = runtime.client(polymarket.settings("hot"), api_stats, engine)
+    client = polymarket.client("hot", engine, stats=api_stats)
 
     async def tick() -> tuple[HotCycleStats, FeedCursor, bool]:
         async with client:
