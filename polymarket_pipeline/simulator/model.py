@@ -3,9 +3,10 @@
 Every route serves a view of this one state, and the same state is exported as ground truth, so
 a test can compare what a pipeline stored with what "really" happened. The parts live in their
 own modules: ``markets`` (catalogue and resolution), ``tape`` (fills and activity in keyset
-order), ``positions`` (accounting and closes), ``settlement`` (trades), ``activity`` (redeems,
-splits, merges, conversions, rewards), ``history`` (the seeded past), ``clock`` (now and the live
-tape) and ``journal`` (the state file). This module only takes the lock, resolves timestamps,
+order), ``positions`` (balances and closes), ``accounting`` (Polymarket's weighted-average cost,
+realized PnL and fees, in chain order), ``settlement`` (trades), ``activity`` (redeems, splits,
+merges, conversions, rewards), ``history`` (the seeded past), ``clock`` (now and the live tape)
+and ``journal`` (the state file). This module only takes the lock, resolves timestamps,
 journals successful changes and undoes the random draws of failed ones.
 """
 

@@ -7,6 +7,10 @@
   degraded (``outcome_index`` 999, ``event_slug`` "").
 - ``/v2/positions``: ``user`` and/or one ``condition``; statuses; a 0.1-share dust floor.
 - ``/v2/value``: ``{"data": {"proxy_wallet", "value"}}`` (the docs' portfolio-value example).
+- Position figures are Polymarket's (``accounting``): ``avg_price`` the weighted-average cost,
+  ``total_size`` lifetime bought, ``realized_pnl`` pre-fee, ``entry_cost_usdc = current_size x
+  avg_price`` (fees apart in ``entry_fees_usdc``), ``unrealized_pnl = current_value -
+  entry_cost_usdc``; ``status=CLOSED`` lists positions with nothing left, with their realized PnL.
 - ``offset`` is rejected everywhere; other ``/v2/*`` paths are a v2 404.
 """
 
