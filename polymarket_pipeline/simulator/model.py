@@ -2,12 +2,13 @@
 
 Every route serves a view of this one state, and the same state is exported as ground truth, so
 a test can compare what a pipeline stored with what "really" happened. The parts live in their
-own modules: ``markets`` (catalogue and resolution), ``tape`` (fills and activity in keyset
-order), ``positions`` (balances and closes), ``accounting`` (Polymarket's weighted-average cost,
-realized PnL and fees, in chain order), ``settlement`` (trades), ``activity`` (redeems, splits,
-merges, conversions, rewards), ``history`` (the seeded past), ``clock`` (now and the live tape)
-and ``journal`` (the state file). This module only takes the lock, resolves timestamps,
-journals successful changes and undoes the random draws of failed ones.
+own modules: ``markets`` (catalogue, resolution, price history), ``tape`` (fills and activity in
+keyset order), ``positions`` (balances and closes), ``accounting`` (Polymarket's weighted-average
+cost, realized PnL and fees, in chain order), ``pnl_series`` (``/v2/user-pnl`` and the PnL ground
+truth), ``settlement`` (trades), ``activity`` (redeems, splits, merges, conversions, rewards),
+``history`` (the seeded past), ``clock`` (now and the live tape) and ``journal`` (the state
+file). This module only takes the lock, resolves timestamps, journals successful changes and
+undoes the random draws of failed ones.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from polymarket_pipeline.simulator import activity as ops
+from polymarket_pipeline.simulator import pnl_series
 from polymarket_pipeline.simulator.catalog import Profile
 from polymarket_pipeline.simulator.clock import Clock
 from polymarket_pipeline.simulator.config import DAY, UNIT, SimulatorConfig
 from polymarket_pipeline.simulator.history import backfill_wallets, build_history
 from polymarket_pipeline.simulator.journal import Journal, JournalState, StateFileError, read_state
 from polymarket_pipeline.simulator.markets import SimEvent, SimMarket, clip, round_to_tick
+from polymarket_pipeline.simulator.pnl_series import FIDELITIES, INTERVAL_SECONDS
 from polymarket_pipeline.simulator.positions import CloseReason, PositionView
 from polymarket_pipeline.simulator.settlement import (
     MakerSpec,
@@ -342,6 +345,27 @@ class MarketModel:
                 "legacy_markets": [m.condition_id for m in markets if m.legacy],
                 "blank_token_markets": [m.condition_id for m in markets if m.blank_token_index is not None],
             }
+
+    def user_pnl(self, wallet: str, interval: str = "all", fidelity: str = "1d") -> dict[str, Any]:
+        """The ``data`` of ``/v2/user-pnl``: the wallet's official cumulative PnL, daily and now."""
+        if interval not in INTERVAL_SECONDS:
+            raise ValueError(f"interval must be one of {', '.join(INTERVAL_SECONDS)}")
+        if fidelity not in FIDELITIES:
+            raise ValueError(f"fidelity must be one of {', '.join(FIDELITIES)}")
+        with self.lock:
+            wallet = self.world.check_wallet(wallet)
+            account = self.world.book.accounts.get(wallet)
+            return pnl_series.user_pnl(
+                account, self.world.catalogue, wallet, interval, fidelity, self.clock.now()
+            )
+
+    def pnl_truth(self, wallets: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Per wallet (all when None): every position's PnL figures, the totals and the daily series,
+        as Polymarket computes them and without any skew (see ``pnl_series.wallet_truth``)."""
+        with self.lock:
+            chosen = self.world.wallets if wallets is None else [self.world.check_wallet(w) for w in wallets]
+            now = self.clock.now()
+            return {w: pnl_series.wallet_truth(self.world.book, self.world.catalogue, w, now) for w in chosen}
 
     # ------------------------------------------------------------------ plumbing
     def _run(self, op: str, **args: Any) -> Any:

@@ -5,7 +5,8 @@ token at 1 - p (the CTF mints a pair for two buyers, or merges one for two selle
 inside one transaction stay separate rows. Prices sometimes carry the float tails of real fills
 (``0.4899999951``); takers in fee markets pay a fee that shows only in the activity ``usdcSize``
 (added on a BUY, subtracted on a SELL; ``/trades`` rows carry none, as the real ones). Each fill is
-one ``Trade`` in its wallet's account at its own price, fee apart (Polymarket's cost is pre-fee).
+one ``Trade`` in its wallet's account at its own price, fee apart (Polymarket's cost is pre-fee),
+and each settlement marks the market's price history (``SimMarket.price_before``).
 """
 
 from __future__ import annotations
@@ -204,8 +205,9 @@ def settle(
         fills.append(_fill(world, ts, maker, mside, market, mi, s, mp, tx, "maker"))
     for f in fills:
         record_fill(world, f)
+    p0 = round_to_tick(price if idx == 0 else 1 - price, market.tick_size)
+    market.mark_price(ts, fills[0].seq, p0)
     if ts >= market.last_trade_at:
-        p0 = round_to_tick(price if idx == 0 else 1 - price, market.tick_size)
         market.last_trade_at = ts
         market.last_prices[0] = p0
         market.last_prices[1] = round(1 - p0, 4)
