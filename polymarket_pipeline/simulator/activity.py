@@ -8,6 +8,7 @@ outcome index 999 and a size equal to the USDC paid (0 for a loser), and one red
 cover several conditions (several rows share its hash). SPLIT, MERGE and CONVERSION concern a whole
 condition, so they are served the same way (an assumption: no recorded sample); a CONVERSION's
 collateral is not represented on its rows (``usdcSize`` 0), as observed by runesleo/polymarket-toolkit.
+A TRANSFER (tokens received from outside) has no row at all.
 
 Each operation is also one change in the wallet's account (``accounting``), priced as Polymarket's
 pnl-subgraph prices it: a split buys both outcomes at $0.50 and a merge sells both at $0.50 (not at
@@ -28,6 +29,7 @@ from polymarket_pipeline.simulator.accounting import (
     Merge,
     Redeem,
     Split,
+    Transfer,
     dec,
 )
 from polymarket_pipeline.simulator.config import UNIT
@@ -213,3 +215,19 @@ def reward(world: World, wallet: str, kind: str, amount: float, ts: int, tx: str
     act = _row(world, ts, wallet, kind, None, None, amount, amount, tx)
     world.book.accounts.record(wallet, ts, act.seq, Income(kind, dec(amount)))
     return [act]
+
+
+def transfer(world: World, wallet: str, market: SimMarket, idx: int, size_u: int, ts: int, tx: str) -> None:
+    """Tokens received from outside (an ERC-1155 transfer): the balance grows, nothing is bought.
+
+    No API row shows it (no trade, no activity), so a replay of the wallet's own rows cannot
+    know the tokens; the subgraph does not track them either, so selling them realizes nothing.
+    """
+    if market.closed:
+        raise ValueError(f"market {market.condition_id} is resolved: no more transfers")
+    if size_u < UNIT // 100:
+        raise ValueError("a transfer must be at least 0.01 shares")
+    seq = world.next_seq()
+    book = world.book
+    book.grow(book.position(wallet, market, idx), size_u, ts, "TRANSFER", tx, seq)
+    book.accounts.record(wallet, ts, seq, Transfer(market.token_ids[idx], size_u))

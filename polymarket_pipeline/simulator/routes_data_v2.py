@@ -366,7 +366,9 @@ def positions(ctx: SimContext, q: Query) -> Response:
             rows = [v for v in rows if v.market.condition_id in cond_set]
     else:
         rows = ctx.model.position_views(None, conditions[0], held_only=held_only)
-    rows = [v for v in rows if v.total_bought > 0 and (include_archived or not v.market.archived)]
+    rows = [
+        v for v in rows if (v.total_bought > 0 or v.size > 0) and (include_archived or not v.market.archived)
+    ]
     if status == "OPEN":
         rows = [v for v in rows if v.size > 0]
     elif status == "MERGEABLE":
