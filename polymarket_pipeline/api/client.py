@@ -19,6 +19,7 @@ import httpx
 
 from polymarket_pipeline.api import clob, gamma
 from polymarket_pipeline.api.data import Clock, DataApi, data_api
+from polymarket_pipeline.api.data.pnl import fetch_user_pnl
 from polymarket_pipeline.api.errors import PayloadError, PolymarketError
 from polymarket_pipeline.api.ratelimit import Limiter, RateLimiter, WalletCooldown
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
@@ -30,6 +31,7 @@ from polymarket_pipeline.domain.records import (
     Activity,
     MarketMetadata,
     MarketResolution,
+    OfficialPnlSeries,
     PortfolioValue,
     Position,
 )
@@ -236,6 +238,21 @@ class PolymarketClient:
     async def fetch_market_metadata(self, condition_ids: Sequence[str]) -> list[MarketMetadata]:
         """Gamma metadata for the given markets, open or closed, in input order (unknown ids skipped)."""
         return await gamma.fetch_metadata(self._transport, condition_ids, int(self.clock()))
+
+    # --- Polymarket's own PnL ------------------------------------------------------------------
+
+    async def fetch_user_pnl(
+        self, wallet: str, *, interval: str = "all", fidelity: str = "1d"
+    ) -> OfficialPnlSeries:
+        """Polymarket's cumulative PnL series of ``wallet`` (``/v2/user-pnl``), oldest point first.
+
+        Always read from v2 on the Data API host, whatever ``data_api_version`` says: the route
+        exists only in v2, so there is no version to choose. ``interval`` is one of max, all, 1m,
+        1w, 1d, 12h, 6h; ``fidelity`` one of 1d, 18h, 12h, 3h, 1h (past points are daily anyway).
+        """
+        return await fetch_user_pnl(
+            self._transport, wallet, interval=interval, fidelity=fidelity, now=int(self.clock())
+        )
 
 
 __all__ = [

@@ -252,3 +252,65 @@ class Page(Generic[T]):
     items: list[T] = field(default_factory=list)
     next_cursor: str | None = None
     has_more: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialPnlPoint:
+    """One point of Polymarket's own PnL series (``/v2/user-pnl``): cumulative figures at ``timestamp``.
+
+    Amounts are USDC (``volume`` is shares). None means the API does not cover the figure, never
+    zero. ``position_pnl = realized_pnl + unrealized_pnl`` is net of fees; ``trade_pnl`` is pre-fee
+    (``position_pnl - realized_lp_pnl + fees charged - fees refunded``); ``fees`` and ``fees_paid``
+    are negative. Kept as sent: a check compares them with a replay, it does not repair them.
+    """
+
+    timestamp: int
+    source_block: int | None = None
+    realized_market_pnl: float | None = None
+    realized_lp_pnl: float | None = None
+    realized_combo_pnl: float | None = None
+    realized_pnl: float | None = None
+    unrealized_pnl: float | None = None
+    position_pnl: float | None = None
+    wallet_income: float | None = None
+    economic_pnl: float | None = None
+    settled_pnl: float | None = None
+    trade_pnl: float | None = None
+    fees: float | None = None
+    fees_paid: float | None = None
+    fees_refunded: float | None = None
+    maker_rebate: float | None = None
+    taker_rebate: float | None = None
+    reward_income: float | None = None
+    yield_income: float | None = None
+    referral_income: float | None = None
+    sponsored_income: float | None = None
+    deposits: float | None = None
+    withdrawals: float | None = None
+    cashflow_net: float | None = None
+    volume: float | None = None
+    volume_usdc: float | None = None
+    trade_count: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OfficialPnlSeries:
+    """Polymarket's PnL series of one wallet, oldest point first (the last one is "now")."""
+
+    wallet_address: str
+    interval: str
+    fidelity: str
+    source_fidelity: str | None = None
+    """What the points really are (``1d``: daily, whatever grid was asked for)."""
+    points: tuple[OfficialPnlPoint, ...] = ()
+    rejected: int = 0
+    """Points dropped at validation (a broken field, out of order): a series with any is partial."""
+
+    @property
+    def complete(self) -> bool:
+        return self.rejected == 0
+
+    @property
+    def latest(self) -> OfficialPnlPoint | None:
+        """The newest point (None when the API covers nothing for this wallet)."""
+        return self.points[-1] if self.points else None

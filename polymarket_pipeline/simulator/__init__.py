@@ -5,4 +5,7 @@ live APIs were recorded serving (``/work/shared/real_payloads``), quirks and all
 it (thread, foreground, subprocess); ``model`` is the state it serves (and names the modules
 that hold each part); ``routes_*`` are the APIs; ``faults``, ``edgecache`` and ``journal`` are the
 hostile edges, Cloudflare's cache and the state file; ``admin`` is the ``/_sim`` control plane.
+PnL is Polymarket's own (``accounting``: the pnl-subgraph's weighted-average cost, in chain
+order; ``pnl_series``: ``/v2/user-pnl`` and the ground truth), computed independently of the
+pipeline's ``domain`` code so that it can check it.
 """

@@ -8,12 +8,30 @@ outcome index 999 and a size equal to the USDC paid (0 for a loser), and one red
 cover several conditions (several rows share its hash). SPLIT, MERGE and CONVERSION concern a whole
 condition, so they are served the same way (an assumption: no recorded sample); a CONVERSION's
 collateral is not represented on its rows (``usdcSize`` 0), as observed by runesleo/polymarket-toolkit.
+A TRANSFER (tokens received from outside) has no row at all.
+
+Each operation is also one change in the wallet's account (``accounting``), priced as Polymarket's
+pnl-subgraph prices it: a split buys both outcomes at $0.50 and a merge sells both at $0.50 (not at
+the market's prices), a redeem sells at the payout, a conversion sells the NO legs at their own
+average and buys the YES legs at the subgraph's derived price, rewards and rebates are income.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from decimal import Decimal
 
+from polymarket_pipeline.simulator.accounting import (
+    ONE,
+    ZERO,
+    Conversion,
+    Income,
+    Merge,
+    Redeem,
+    Split,
+    Transfer,
+    dec,
+)
 from polymarket_pipeline.simulator.config import UNIT
 from polymarket_pipeline.simulator.markets import SimMarket
 from polymarket_pipeline.simulator.tape import Activity
@@ -57,16 +75,24 @@ def redeem(world: World, wallet: str, markets: Sequence[SimMarket], ts: int, tx:
             paid = sum(pos.size_u / UNIT for idx, pos in held if idx == market.winner_index)
             act = _row(world, ts, wallet, "REDEEM", market, None, round(paid, 6), round(paid, 6), tx)
             rows.append(act)
-            for idx, pos in held:
-                book.redeem(pos, pos.size_u / UNIT if idx == market.winner_index else 0.0, ts, tx, act.seq)
+            payouts = tuple((pos.asset, _payout(market, idx)) for idx, pos in held)
+            book.accounts.record(wallet, ts, act.seq, Redeem(payouts))
+            for _, pos in held:
+                book.redeem(pos, ts, tx, act.seq)
             continue
         for idx, pos in held:
             size = pos.size_u / UNIT
             payout = size if idx == market.winner_index else 0.0
             act = _row(world, ts, wallet, "REDEEM", market, idx, size, round(payout, 6), tx)
             rows.append(act)
-            book.redeem(pos, payout, ts, tx, act.seq)
+            book.accounts.record(wallet, ts, act.seq, Redeem(((pos.asset, _payout(market, idx)),)))
+            book.redeem(pos, ts, tx, act.seq)
     return rows
+
+
+def _payout(market: SimMarket, idx: int) -> Decimal:
+    """What one share of outcome ``idx`` of a resolved market pays (the subgraph's redemption price)."""
+    return ONE if idx == market.winner_index else ZERO
 
 
 def split(world: World, wallet: str, market: SimMarket, size_u: int, ts: int, tx: str) -> list[Activity]:
@@ -77,9 +103,10 @@ def split(world: World, wallet: str, market: SimMarket, size_u: int, ts: int, tx
         raise ValueError("a split must be at least one share")
     size = size_u / UNIT
     act = _row(world, ts, wallet, "SPLIT", market, None, size, size, tx)
-    p_yes = market.last_prices[0]
-    for idx, unit_cost in ((0, p_yes), (1, 1 - p_yes)):
-        world.book.add(world.book.position(wallet, market, idx), size_u, unit_cost, ts, "SPLIT", tx, act.seq)
+    book = world.book
+    for idx in (0, 1):
+        book.grow(book.position(wallet, market, idx), size_u, ts, "SPLIT", tx, act.seq)
+    book.accounts.record(wallet, ts, act.seq, Split(market.token_ids, size_u))
     return [act]
 
 
@@ -111,9 +138,9 @@ def merge(
         raise ValueError("a merge must leave zero or at least one share of each outcome")
     size = amount / UNIT
     act = _row(world, ts, wallet, "MERGE", market, None, size, size, tx)
-    p_yes = market.last_prices[0]
-    for idx, proceeds in ((0, p_yes), (1, 1 - p_yes)):
-        book.remove(book.position(wallet, market, idx), amount, proceeds, ts, "MERGE", tx, act.seq, "merged")
+    book.accounts.record(wallet, ts, act.seq, Merge(market.token_ids, amount))
+    for idx in (0, 1):
+        book.shrink(book.position(wallet, market, idx), amount, ts, "MERGE", tx, act.seq, "merged")
     return [act]
 
 
@@ -152,12 +179,17 @@ def convert(
         raise ValueError("a conversion must be at least one share")
     size = size_u / UNIT
     rows = [_row(world, ts, wallet, "CONVERSION", m, None, size, 0.0, tx) for m in sources]
+    change = Conversion(
+        tuple(m.token_ids[1] for m in sources),
+        tuple(m.token_ids[0] for m in targets),
+        size_u,
+        len(event.markets),
+    )
+    book.accounts.record(wallet, ts, rows[0].seq, change)
     for m, act in zip(sources, rows, strict=True):
-        book.remove(
-            book.position(wallet, m, 1), size_u, m.last_prices[1], ts, "CONVERSION", tx, act.seq, "converted"
-        )
+        book.shrink(book.position(wallet, m, 1), size_u, ts, "CONVERSION", tx, act.seq, "converted")
     for m in targets:
-        book.add(book.position(wallet, m, 0), size_u, m.last_prices[0], ts, "CONVERSION", tx, rows[0].seq)
+        book.grow(book.position(wallet, m, 0), size_u, ts, "CONVERSION", tx, rows[0].seq)
     world.conversions.append(
         {
             "wallet": wallet,
@@ -180,4 +212,22 @@ def reward(world: World, wallet: str, kind: str, amount: float, ts: int, tx: str
     if not amount > 0:
         raise ValueError("amount must be positive")
     amount = round(float(amount), 6)
-    return [_row(world, ts, wallet, kind, None, None, amount, amount, tx)]
+    act = _row(world, ts, wallet, kind, None, None, amount, amount, tx)
+    world.book.accounts.record(wallet, ts, act.seq, Income(kind, dec(amount)))
+    return [act]
+
+
+def transfer(world: World, wallet: str, market: SimMarket, idx: int, size_u: int, ts: int, tx: str) -> None:
+    """Tokens received from outside (an ERC-1155 transfer): the balance grows, nothing is bought.
+
+    No API row shows it (no trade, no activity), so a replay of the wallet's own rows cannot
+    know the tokens; the subgraph does not track them either, so selling them realizes nothing.
+    """
+    if market.closed:
+        raise ValueError(f"market {market.condition_id} is resolved: no more transfers")
+    if size_u < UNIT // 100:
+        raise ValueError("a transfer must be at least 0.01 shares")
+    seq = world.next_seq()
+    book = world.book
+    book.grow(book.position(wallet, market, idx), size_u, ts, "TRANSFER", tx, seq)
+    book.accounts.record(wallet, ts, seq, Transfer(market.token_ids[idx], size_u))

@@ -2,6 +2,8 @@
 
 Benchmarks and end-to-end tests run the simulator in another process; this is how they inject
 trades, resolve markets and read the ground truth there. :class:`SimulatorAdmin` is its client.
+PnL: ``GET /pnl`` is the accounting ground truth per wallet, ``POST /pnl-skew`` makes one wallet's
+``/v2/user-pnl`` lie, ``POST /transfer`` hands a wallet tokens no API row shows (both journaled).
 """
 
 from __future__ import annotations
@@ -160,6 +162,21 @@ def admin_routes(ctx: SimContext) -> list[Route]:
             model.reward(b["wallet"], float(b["amount"]), kind=str(b.get("kind", "REWARD")), at=b.get("at"))
         )
 
+    async def transfer(request: Request) -> Response:
+        b = await _body(request)
+        return json_response(
+            model.transfer_tokens(b["wallet"], str(b["asset"]), float(b["size"]), at=b.get("at"))
+        )
+
+    async def skew(request: Request) -> Response:
+        b = await _body(request)
+        model.skew_official_pnl(b["wallet"], float(b["usdc"]))
+        return json_response({"ok": True})
+
+    async def pnl(request: Request) -> Response:
+        wanted = request.query_params.getlist("wallet")
+        return json_response(model.pnl_truth(wanted or None))
+
     async def edge_get(request: Request) -> Response:
         return json_response(ctx.edge.describe())
 
@@ -244,6 +261,9 @@ def admin_routes(ctx: SimContext) -> list[Route]:
         ("/merge", "POST", merge),
         ("/convert", "POST", convert),
         ("/rewards", "POST", rewards),
+        ("/transfer", "POST", transfer),
+        ("/pnl-skew", "POST", skew),
+        ("/pnl", "GET", pnl),
         ("/edge-cache", "GET", edge_get),
         ("/edge-cache", "PUT", edge_set),
         ("/edge-cache", "DELETE", edge_purge),
@@ -292,7 +312,11 @@ class SimulatorAdmin:
         self._client.close()
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, params: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | httpx.QueryParams | None = None,
     ) -> Any:
         response = self._client.request(method, path, json=body, params=params)
         if response.status_code >= 400:
@@ -386,6 +410,24 @@ class SimulatorAdmin:
         """A REWARD, MAKER_REBATE or TAKER_REBATE activity row (no market)."""
         body = {"wallet": wallet, "amount": amount, "kind": kind, "at": at}
         return list(self._call("POST", "/rewards", body))
+
+    def transfer_tokens(self, wallet: str, asset: str, size: float, at: int | None = None) -> dict[str, Any]:
+        """Tokens into ``wallet`` without a buy (no API row; Polymarket's PnL ignores them). Returns
+        the ledger entry."""
+        body = {"wallet": wallet, "asset": asset, "size": size, "at": at}
+        return dict(self._call("POST", "/transfer", body))
+
+    def skew_official_pnl(self, wallet: str, usdc: float) -> None:
+        """Add ``usdc`` to ``wallet``'s realized PnL in every ``/v2/user-pnl`` point (0 = truthful)."""
+        self._call("POST", "/pnl-skew", {"wallet": wallet, "usdc": usdc})
+
+    def pnl_truth(self, wallets: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Per wallet (all when None): positions' PnL figures, totals and the daily series, unskewed.
+
+        Amounts are exact decimal text (12 places); ``series`` is served-shape points.
+        """
+        params = httpx.QueryParams([("wallet", w) for w in wallets]) if wallets else None
+        return dict(self._call("GET", "/pnl", params=params))
 
     def edge_cache(self) -> dict[str, Any]:
         """The edge cache's settings and counters (seconds, routes, entries, bytes, hits, misses)."""

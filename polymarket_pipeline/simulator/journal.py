@@ -1,11 +1,12 @@
 """The state file: the live state survives a restart as seed + clock anchor + a journal of changes.
 
 Everything the model does after start-up (live and injected trades, resolutions, archives,
-redeems, closes, splits, merges, conversions, rewards, new wallets) is a deterministic function
-of the seeded history, the order of calls and their arguments. So the file holds a header (the
-data-shaping config and the history's ``start_time``) and one JSON line per successful change,
-with every timestamp resolved; a restart rebuilds the history and replays the lines, and serves
-exactly the same fills, positions and closes (cursors too: their key derives from the seed).
+redeems, closes, splits, merges, conversions, rewards, token transfers, PnL skews, new wallets)
+is a deterministic function of the seeded history, the order of calls and their arguments. So
+the file holds a header (the data-shaping config and the history's ``start_time``) and one JSON
+line per successful change, with every timestamp resolved; a restart rebuilds the history and
+replays the lines, and serves exactly the same fills, positions, closes and PnL series (cursors
+too: their key derives from the seed).
 
 Lines are appended and flushed as changes happen (a crash loses at most the line being written,
 which is dropped on the next start), and the file is fsynced and unlocked at shutdown. An

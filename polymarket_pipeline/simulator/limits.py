@@ -1,7 +1,8 @@
 """Polymarket's published per-10-second limits, as sliding windows answered by 429 + Retry-After.
 
 The v1 and v2 routes of the same family share a window (the real gateway does not list v2
-separately, so a client migrating between them must not get a fresh allowance).
+separately, so a client migrating between them must not get a fresh allowance). ``/v2/user-pnl``
+has its own ceiling, the table's "User PNL API" row (200), inside the Data API's general one.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ DEFAULT_LIMITS: dict[str, int] = {
     "data:/trades": 200,
     "data:/positions": 150,
     "data:/closed-positions": 150,
+    "data:/v2/user-pnl": 200,
     "gamma": 4_000,
     "gamma:/markets": 300,
     "gamma:/events": 500,

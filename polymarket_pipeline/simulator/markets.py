@@ -9,6 +9,7 @@ Gamma ``category``.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import random
@@ -76,6 +77,15 @@ class SimMarket:
     archived_at: int | None = None
     volume: float = 0.0
     last_trade_at: int = 0
+    price_keys: list[tuple[int, int]] = field(default_factory=list, repr=False)
+    """(timestamp, seq) of each settlement, in chain order (back-dated ones are inserted)."""
+    price_marks: list[float] = field(default_factory=list, repr=False)
+    """Outcome 0's price after each settlement of ``price_keys`` (tick-rounded, as ``last_prices``)."""
+    opening_price: float = 0.0
+    """Outcome 0's price before any settlement."""
+
+    def __post_init__(self) -> None:
+        self.opening_price = self.last_prices[0]
 
     @property
     def active(self) -> bool:
@@ -124,6 +134,27 @@ class SimMarket:
         if self.closed and self.winner_index is not None:
             return 1.0 if outcome_index == self.winner_index else 0.0
         return self.last_prices[outcome_index]
+
+    def mark_price(self, ts: int, seq: int, price_yes: float) -> None:
+        """Record a settlement's price, so the past can be valued at the prices it had."""
+        key = (ts, seq)
+        if not self.price_keys or key > self.price_keys[-1]:
+            self.price_keys.append(key)
+            self.price_marks.append(price_yes)
+        else:
+            i = bisect.bisect_right(self.price_keys, key)
+            self.price_keys.insert(i, key)
+            self.price_marks.insert(i, price_yes)
+
+    def price_before(self, outcome_index: int, ts: int) -> float:
+        """The price at ``ts`` (a UTC day end): of the last settlement before it, or the payout
+        (1 winner / 0 loser) once resolved before it. The price history is one mark per
+        settlement, so a day end is valued at what the market last traded at, as now is."""
+        if self.closed and self.winner_index is not None and (self.closed_at or 0) < ts:
+            return 1.0 if outcome_index == self.winner_index else 0.0
+        i = bisect.bisect_left(self.price_keys, (ts, 0))
+        price_yes = self.price_marks[i - 1] if i else self.opening_price
+        return price_yes if outcome_index == 0 else round(1 - price_yes, 4)
 
     def truth(self) -> dict[str, Any]:
         return {

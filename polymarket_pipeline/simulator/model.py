@@ -2,11 +2,13 @@
 
 Every route serves a view of this one state, and the same state is exported as ground truth, so
 a test can compare what a pipeline stored with what "really" happened. The parts live in their
-own modules: ``markets`` (catalogue and resolution), ``tape`` (fills and activity in keyset
-order), ``positions`` (accounting and closes), ``settlement`` (trades), ``activity`` (redeems,
-splits, merges, conversions, rewards), ``history`` (the seeded past), ``clock`` (now and the live
-tape) and ``journal`` (the state file). This module only takes the lock, resolves timestamps,
-journals successful changes and undoes the random draws of failed ones.
+own modules: ``markets`` (catalogue, resolution, price history), ``tape`` (fills and activity in
+keyset order), ``positions`` (balances and closes), ``accounting`` (Polymarket's weighted-average
+cost, realized PnL and fees, in chain order), ``pnl_series`` (``/v2/user-pnl`` and the PnL ground
+truth), ``settlement`` (trades), ``activity`` (redeems, splits, merges, conversions, rewards,
+transfers), ``history`` (the seeded past), ``clock`` (now and the live tape) and ``journal`` (the
+state file). This module only takes the lock, resolves timestamps, journals successful changes
+and undoes the random draws of failed ones.
 """
 
 from __future__ import annotations
@@ -18,12 +20,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from polymarket_pipeline.simulator import activity as ops
+from polymarket_pipeline.simulator import pnl_series
+from polymarket_pipeline.simulator.accounting import dec
 from polymarket_pipeline.simulator.catalog import Profile
 from polymarket_pipeline.simulator.clock import Clock
 from polymarket_pipeline.simulator.config import DAY, UNIT, SimulatorConfig
 from polymarket_pipeline.simulator.history import backfill_wallets, build_history
 from polymarket_pipeline.simulator.journal import Journal, JournalState, StateFileError, read_state
 from polymarket_pipeline.simulator.markets import SimEvent, SimMarket, clip, round_to_tick
+from polymarket_pipeline.simulator.pnl_series import FIDELITIES, INTERVAL_SECONDS
 from polymarket_pipeline.simulator.positions import CloseReason, PositionView
 from polymarket_pipeline.simulator.settlement import (
     MakerSpec,
@@ -306,6 +311,18 @@ class MarketModel:
             at=self.clock.resolve(at),
         )
 
+    def transfer_tokens(self, wallet: str, asset: str, size: float, at: int | None = None) -> dict[str, Any]:
+        """Tokens into ``wallet`` without a buy (an ERC-1155 transfer from outside): no API row shows
+        it, and Polymarket's accounting does not track them (selling them realizes nothing)."""
+        return self._run(
+            "transfer", wallet=str(wallet), asset=str(asset), size=float(size), at=self.clock.resolve(at)
+        )
+
+    def skew_official_pnl(self, wallet: str, usdc: float) -> None:
+        """Make ``/v2/user-pnl`` of ``wallet`` disagree with its fills: ``usdc`` is added to its
+        realized PnL in every point (0 makes it truthful again). Nothing else changes."""
+        self._run("skew", wallet=str(wallet), usdc=float(usdc))
+
     def set_live_rate(self, trades_per_second: float) -> None:
         if trades_per_second < 0:
             raise ValueError("trades_per_second must be >= 0")
@@ -341,6 +358,27 @@ class MarketModel:
                 "legacy_markets": [m.condition_id for m in markets if m.legacy],
                 "blank_token_markets": [m.condition_id for m in markets if m.blank_token_index is not None],
             }
+
+    def user_pnl(self, wallet: str, interval: str = "all", fidelity: str = "1d") -> dict[str, Any]:
+        """The ``data`` of ``/v2/user-pnl``: the wallet's official cumulative PnL, daily and now."""
+        if interval not in INTERVAL_SECONDS:
+            raise ValueError(f"interval must be one of {', '.join(INTERVAL_SECONDS)}")
+        if fidelity not in FIDELITIES:
+            raise ValueError(f"fidelity must be one of {', '.join(FIDELITIES)}")
+        with self.lock:
+            wallet = self.world.check_wallet(wallet)
+            account = self.world.book.accounts.get(wallet)
+            return pnl_series.user_pnl(
+                account, self.world.catalogue, wallet, interval, fidelity, self.clock.now()
+            )
+
+    def pnl_truth(self, wallets: Sequence[str] | None = None) -> dict[str, dict[str, Any]]:
+        """Per wallet (all when None): every position's PnL figures, the totals and the daily series,
+        as Polymarket computes them and without any skew (see ``pnl_series.wallet_truth``)."""
+        with self.lock:
+            chosen = self.world.wallets if wallets is None else [self.world.check_wallet(w) for w in wallets]
+            now = self.clock.now()
+            return {w: pnl_series.wallet_truth(self.world.book, self.world.catalogue, w, now) for w in chosen}
 
     # ------------------------------------------------------------------ plumbing
     def _run(self, op: str, **args: Any) -> Any:
@@ -486,6 +524,21 @@ class MarketModel:
         rows = ops.reward(self.world, wallet, kind, amount, at, new_hash(self._live_rng))
         return [a.truth() for a in rows]
 
+    def _transfer(self, wallet: str, asset: str, size: float, at: int) -> dict[str, Any]:
+        found = self.world.catalogue.for_token(asset)
+        if found is None:
+            raise ValueError(f"unknown asset {asset!r}")
+        market, idx = found
+        wallet = self.world.ensure_wallet(wallet)
+        ops.transfer(self.world, wallet, market, idx, round(size * UNIT), at, new_hash(self._live_rng))
+        return dict(self.world.book.ledger[-1])
+
+    def _skew(self, wallet: str, usdc: float) -> None:
+        account = self.world.book.accounts.get(self.world.check_wallet(wallet))
+        if account is None:
+            raise ValueError(f"unknown wallet {wallet!r}")
+        account.skew = dec(usdc)
+
 
 _OPS: dict[str, Callable[..., Any]] = {
     "inject": MarketModel._inject,
@@ -499,5 +552,7 @@ _OPS: dict[str, Callable[..., Any]] = {
     "merge": MarketModel._merge,
     "convert": MarketModel._convert,
     "reward": MarketModel._reward,
+    "transfer": MarketModel._transfer,
+    "skew": MarketModel._skew,
 }
 """Every journaled change, by the name written in the state file."""

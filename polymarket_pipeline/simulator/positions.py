@@ -1,10 +1,14 @@
-"""Positions and their accounting: every token a wallet holds, on an average-cost basis.
+"""Positions: every token a wallet holds, its life cycle (closes) and, from ``accounting``, its money.
 
 Sizes are integer micro-shares, so "sold to zero" really is zero and every change is exact.
 Each change is written to a ledger (the ground truth a test replays), and a position that
 reaches zero records one close with its reason: ``manual_close`` (sold), ``redeemed``,
 ``market_closed`` (its resolved market was archived unredeemed), ``merged`` (both outcomes
-merged back into collateral) or ``converted`` (neg-risk NO tokens converted away).
+merged back into collateral) or ``converted`` (neg-risk NO tokens converted away). The Book
+applies changes as they come (it checks what a wallet can sell); the average price, realized
+PnL and fees a view shows come from the wallet's account, which orders them as the chain does.
+A view's ``initial_value`` is ``size x avg_price`` and its ``cash_pnl`` ``current_value -
+initial_value``, so v1's and v2's printed identities hold.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from polymarket_pipeline.simulator.accounting import Accounts
 from polymarket_pipeline.simulator.config import UNIT
 from polymarket_pipeline.simulator.markets import SimMarket
 
@@ -22,20 +27,15 @@ CLOSE_REASONS: tuple[CloseReason, ...] = ("manual_close", "redeemed", "market_cl
 
 @dataclass(slots=True, eq=False)
 class Position:
-    """A wallet's holding of one token."""
+    """A wallet's holding of one token as the Book sees it: its balance and its life cycle.
+
+    The money (average price, realized PnL, fees) lives in ``accounting``, in chain order.
+    """
 
     wallet: str
     market: SimMarket
     outcome_index: int
     size_u: int = 0
-    bought_u: int = 0
-    cost: float = 0.0
-    """Cost basis of the current holding (size x avg price), fees excluded."""
-    fees: float = 0.0
-    """Entry fees paid for the current holding (v2 ``entry_fees_usdc``)."""
-    last_avg: float = 0.0
-    realized_pnl: float = 0.0
-    bought_usdc: float = 0.0
     first_entry_at: int = 0
     last_event_at: int = 0
     closed_at: int = 0
@@ -46,10 +46,6 @@ class Position:
     @property
     def asset(self) -> str:
         return self.market.token_ids[self.outcome_index]
-
-    @property
-    def avg_price(self) -> float:
-        return self.cost * UNIT / self.size_u if self.size_u else self.last_avg
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,10 +59,16 @@ class PositionView:
     avg_price: float
     total_bought: float
     realized_pnl: float
+    """Pre-fee, as the subgraph realizes it."""
     cur_price: float
     current_value: float
     initial_value: float
+    """``size x avg_price``, fees excluded (v2 ``entry_cost_usdc``)."""
     entry_fees: float
+    fees_paid: float
+    """Every fee paid on this token (buys and sells), lifetime."""
+    tracked_size: float
+    """What the subgraph tracks of ``size`` (less when tokens came by transfer)."""
     cash_pnl: float
     percent_pnl: float
     percent_realized_pnl: float
@@ -98,6 +100,9 @@ class PositionView:
             "realized_pnl": self.realized_pnl,
             "cur_price": self.cur_price,
             "current_value": self.current_value,
+            "entry_fees": self.entry_fees,
+            "fees_paid": self.fees_paid,
+            "tracked_size": self.tracked_size,
             "redeemable": self.redeemable,
             "mergeable": self.mergeable,
             "outcome": self.market.outcomes[self.outcome_index],
@@ -108,16 +113,24 @@ class PositionView:
 
 
 class Book:
-    """Every wallet's positions, the closes they went through, and the ledger of size changes."""
+    """Every wallet's positions, the closes they went through, the ledger of size changes, and the
+    accounts (``accounting``) that hold what each position cost and earned."""
 
     def __init__(self) -> None:
         self.positions: dict[str, dict[str, Position]] = {}
         self.market_positions: dict[str, list[Position]] = {}
         self.closes: list[dict[str, Any]] = []
         self.ledger: list[dict[str, Any]] = []
+        self.accounts = Accounts()
 
     def register(self, wallet: str) -> None:
         self.positions[wallet] = {}
+        self.accounts.register(wallet)
+
+    def forget(self, wallet: str) -> None:
+        """Drop a wallet registered by a change that failed (it never held anything)."""
+        del self.positions[wallet]
+        self.accounts.forget(wallet)
 
     def position(self, wallet: str, market: SimMarket, idx: int) -> Position:
         """The wallet's position in one token, created empty on first use."""
@@ -140,70 +153,35 @@ class Book:
         return self.market_positions.get(market.condition_id, [])
 
     # ------------------------------------------------------------------ changes
-    def add(
-        self,
-        pos: Position,
-        size_u: int,
-        unit_cost: float,
-        ts: int,
-        kind: str,
-        tx: str,
-        seq: int,
-        fee: float = 0.0,
-    ) -> None:
-        """Tokens in (a buy, a split, a conversion's YES side) at ``unit_cost`` each."""
+    def grow(self, pos: Position, size_u: int, ts: int, kind: str, tx: str, seq: int) -> None:
+        """Tokens in (a buy, a split, a conversion's YES side, a transfer)."""
         if size_u <= 0:
             raise AssertionError("a position only grows by a positive amount")
         if pos.size_u == 0:
-            pos.cost = 0.0
-            pos.fees = 0.0
             pos.redeemed = False
         pos.size_u += size_u
-        pos.bought_u += size_u
-        pos.cost += size_u / UNIT * unit_cost
-        pos.fees += fee
-        pos.bought_usdc += size_u / UNIT * unit_cost
         if not pos.first_entry_at:
             pos.first_entry_at = ts
         pos.last_event_at = max(pos.last_event_at, ts)
         self._log(pos, size_u, ts, kind, tx, seq)
 
-    def remove(
-        self,
-        pos: Position,
-        size_u: int,
-        unit_proceeds: float,
-        ts: int,
-        kind: str,
-        tx: str,
-        seq: int,
-        reason: CloseReason,
+    def shrink(
+        self, pos: Position, size_u: int, ts: int, kind: str, tx: str, seq: int, reason: CloseReason
     ) -> None:
         """Tokens out (a sell, a merge, a conversion's NO side); reaching zero records a close."""
         if size_u <= 0 or size_u > pos.size_u:
             raise AssertionError(f"cannot remove {size_u} of {pos.size_u}")
-        avg = pos.avg_price
-        pos.realized_pnl += size_u / UNIT * (unit_proceeds - avg)
-        pos.fees = pos.fees * (pos.size_u - size_u) / pos.size_u
         pos.size_u -= size_u
-        pos.cost = avg * pos.size_u / UNIT
         pos.last_event_at = max(pos.last_event_at, ts)
         self._log(pos, -size_u, ts, kind, tx, seq)
         if pos.size_u == 0:
-            pos.last_avg = avg
-            pos.cost = 0.0
-            pos.fees = 0.0
             pos.closed_at = ts
             self.close(pos, reason, ts)
 
-    def redeem(self, pos: Position, payout: float, ts: int, tx: str, seq: int) -> None:
-        """Redeem the whole holding for ``payout`` USDC (0 for a loser)."""
+    def redeem(self, pos: Position, ts: int, tx: str, seq: int) -> None:
+        """The whole holding is redeemed (its accounting is the caller's ``Redeem`` change)."""
         size_u = pos.size_u
-        pos.realized_pnl += payout - pos.cost
-        pos.last_avg = pos.avg_price
         pos.size_u = 0
-        pos.cost = 0.0
-        pos.fees = 0.0
         pos.redeemed = True
         pos.closed_at = ts
         pos.last_event_at = max(pos.last_event_at, ts)
@@ -262,10 +240,12 @@ class Book:
     def view(self, pos: Position) -> PositionView:
         market = pos.market
         idx = pos.outcome_index
+        held = self.accounts.holding(pos.wallet, pos.asset)
         size = pos.size_u / UNIT
         cur = market.price_of(idx)
         current_value = size * cur
-        initial = pos.cost if pos.size_u else 0.0
+        initial = float(held.entry_cost(pos.size_u)) if pos.size_u else 0.0
+        realized = float(held.realized)
         cash_pnl = current_value - initial
         if pos.size_u == 0:
             status = "CLOSED"
@@ -279,16 +259,18 @@ class Book:
             market=market,
             outcome_index=idx,
             size=size,
-            avg_price=pos.avg_price,
-            total_bought=pos.bought_u / UNIT,
-            realized_pnl=pos.realized_pnl,
+            avg_price=float(held.avg),
+            total_bought=held.bought_u / UNIT,
+            realized_pnl=realized,
             cur_price=cur,
             current_value=current_value,
             initial_value=initial,
-            entry_fees=pos.fees,
+            entry_fees=float(held.entry_fees) if pos.size_u else 0.0,
+            fees_paid=float(held.fees_paid),
+            tracked_size=min(held.tracked_u, pos.size_u) / UNIT,
             cash_pnl=cash_pnl,
             percent_pnl=cash_pnl / initial * 100 if initial else 0.0,
-            percent_realized_pnl=pos.realized_pnl / pos.bought_usdc * 100 if pos.bought_usdc else 0.0,
+            percent_realized_pnl=realized / float(held.bought_usdc) * 100 if held.bought_usdc else 0.0,
             redeemable=market.closed and pos.size_u > 0,
             mergeable=mergeable,
             status=status,

@@ -7,7 +7,12 @@ Quirks served on purpose, as measured on the live API:
   and ``eventSlug`` "" (per fill, see ``feed_degraded``); optionally past
   ``v1_trades_repeat_offset`` the same page repeats. Pages are cut at request time from a
   newest-first list, so a walk that spans new fills sees rows shift (and sees some twice).
-- ``/positions``: ``limit`` <= 500, offsets up to ``v1_positions_offset_cap`` (10,000).
+- ``/positions``: ``limit`` <= 500, offsets up to ``v1_positions_offset_cap`` (10,000);
+  ``avgPrice`` rounded to 4 decimals (jm709/pscanner's recorded rows), ``initialValue`` = size x
+  the exact average, ``cashPnl = currentValue - initialValue``, ``realizedPnl`` pre-fee and
+  ``totalBought`` lifetime bought, all from Polymarket's accounting (``accounting``).
+- ``/closed-positions``: positions with nothing left; ``limit`` <= 50 (default 10), offsets up to
+  100,000; ``avgPrice`` with 6 decimals, as recorded there.
 - ``/activity``: ``limit`` <= 500, offsets above ``v1_activity_offset_cap`` (5,000) are a 400;
   MERGE and SPLIT rows come back only with ``sortDirection=ASC`` (absent otherwise).
 - ``/value``: ``[{"user", "value"}]``.
@@ -135,7 +140,7 @@ def position_row(v: PositionView) -> dict[str, Any]:
         "asset": m.token_ids[i],
         "conditionId": m.condition_id,
         "size": v.size,
-        "avgPrice": r6(v.avg_price),
+        "avgPrice": round(v.avg_price, 4) + 0.0,  # 4 decimals, as recorded; initialValue uses the exact avg
         "initialValue": initial,
         "currentValue": current,
         "cashPnl": r6(current - initial),  # the printed identity holds exactly, as on v2

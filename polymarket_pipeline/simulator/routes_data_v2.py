@@ -7,6 +7,14 @@
   degraded (``outcome_index`` 999, ``event_slug`` "").
 - ``/v2/positions``: ``user`` and/or one ``condition``; statuses; a 0.1-share dust floor.
 - ``/v2/value``: ``{"data": {"proxy_wallet", "value"}}`` (the docs' portfolio-value example).
+- ``/v2/user-pnl``: ``{"data": {"proxy_wallet", "interval", "fidelity", "source_fidelity",
+  "points"}}``, the official cumulative PnL series (``pnl_series``); ``interval`` in max, all, 1m,
+  1w, 1d, 12h, 6h (default all), ``fidelity`` in 1d, 18h, 12h, 3h, 1h (default 1d), spelled
+  exactly. Its own rate-limit window (the "User PNL API" row: 200 per 10 s).
+- Position figures are Polymarket's (``accounting``): ``avg_price`` the weighted-average cost,
+  ``total_size`` lifetime bought, ``realized_pnl`` pre-fee, ``entry_cost_usdc = current_size x
+  avg_price`` (fees apart in ``entry_fees_usdc``), ``unrealized_pnl = current_value -
+  entry_cost_usdc``; ``status=CLOSED`` lists positions with nothing left, with their realized PnL.
 - ``offset`` is rejected everywhere; other ``/v2/*`` paths are a v2 404.
 """
 
@@ -24,6 +32,7 @@ from polymarket_pipeline.simulator.catalog import Profile
 from polymarket_pipeline.simulator.config import DAY
 from polymarket_pipeline.simulator.context import SimContext, endpoint
 from polymarket_pipeline.simulator.cursors import CursorError, decode_cursor, encode_cursor
+from polymarket_pipeline.simulator.pnl_series import FIDELITIES, INTERVAL_SECONDS
 from polymarket_pipeline.simulator.positions import PositionView
 from polymarket_pipeline.simulator.routes_data_shared import (
     DIRECTIONS,
@@ -357,7 +366,9 @@ def positions(ctx: SimContext, q: Query) -> Response:
             rows = [v for v in rows if v.market.condition_id in cond_set]
     else:
         rows = ctx.model.position_views(None, conditions[0], held_only=held_only)
-    rows = [v for v in rows if v.total_bought > 0 and (include_archived or not v.market.archived)]
+    rows = [
+        v for v in rows if (v.total_bought > 0 or v.size > 0) and (include_archived or not v.market.archived)
+    ]
     if status == "OPEN":
         rows = [v for v in rows if v.size > 0]
     elif status == "MERGEABLE":
@@ -406,8 +417,27 @@ def value(ctx: SimContext, q: Query) -> Response:
     )
 
 
+def exact_choice(q: Query, name: str, choices: tuple[str, ...], default: str) -> str:
+    """A value spelled exactly as documented (``1m`` is a month; no case folding), else a v2 400."""
+    raw = q.get(name)
+    if raw is None or raw == "":
+        return default
+    if raw not in choices:
+        raise ApiError(400, f"{name} must be one of {', '.join(choices)}", name)
+    return raw
+
+
+def user_pnl(ctx: SimContext, q: Query) -> Response:
+    reject_offset(q)
+    wallet = q.wallet(required=True)
+    assert wallet is not None
+    interval = exact_choice(q, "interval", tuple(INTERVAL_SECONDS), "all")
+    fidelity = exact_choice(q, "fidelity", FIDELITIES, "1d")
+    return json_response({"data": ctx.model.user_pnl(wallet, interval, fidelity)})
+
+
 def not_modelled(ctx: SimContext, q: Query) -> Response:
-    """Other v2 routes (holders, user-pnl, ...) exist upstream but are not simulated: a v2 404."""
+    """Other v2 routes (holders, user-stats, ...) exist upstream but are not simulated: a v2 404."""
     raise ApiError(404, f"/v2/{q.path.get('rest', '')} is not available in the simulator")
 
 
@@ -416,6 +446,7 @@ ROUTES: list[tuple[str, Callable[[SimContext, Query], Response]]] = [
     ("/v2/positions", positions),
     ("/v2/activity", activity),
     ("/v2/value", value),
+    ("/v2/user-pnl", user_pnl),
     ("/v2/{rest:path}", not_modelled),
 ]
 

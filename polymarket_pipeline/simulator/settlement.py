@@ -3,7 +3,10 @@
 A maker either takes the other side of the same token (direct match) or trades the complementary
 token at 1 - p (the CTF mints a pair for two buyers, or merges one for two sellers). Identical legs
 inside one transaction stay separate rows. Prices sometimes carry the float tails of real fills
-(``0.4899999951``); takers in fee markets pay a fee that shows only in the activity ``usdcSize``.
+(``0.4899999951``); takers in fee markets pay a fee that shows only in the activity ``usdcSize``
+(added on a BUY, subtracted on a SELL; ``/trades`` rows carry none, as the real ones). Each fill is
+one ``Trade`` in its wallet's account at its own price, fee apart (Polymarket's cost is pre-fee),
+and each settlement marks the market's price history (``SimMarket.price_before``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 
+from polymarket_pipeline.simulator.accounting import Trade, dec
 from polymarket_pipeline.simulator.config import UNIT
 from polymarket_pipeline.simulator.markets import SimMarket, clip, round_to_tick
 from polymarket_pipeline.simulator.tape import Activity, Fill, Side
@@ -201,8 +205,9 @@ def settle(
         fills.append(_fill(world, ts, maker, mside, market, mi, s, mp, tx, "maker"))
     for f in fills:
         record_fill(world, f)
+    p0 = round_to_tick(price if idx == 0 else 1 - price, market.tick_size)
+    market.mark_price(ts, fills[0].seq, p0)
     if ts >= market.last_trade_at:
-        p0 = round_to_tick(price if idx == 0 else 1 - price, market.tick_size)
         market.last_trade_at = ts
         market.last_prices[0] = p0
         market.last_prices[1] = round(1 - p0, 4)
@@ -263,17 +268,10 @@ def record_fill(world: World, fill: Fill) -> None:
     book = world.book
     pos = book.position(fill.wallet, fill.market, fill.outcome_index)
     if fill.side == "BUY":
-        book.add(
-            pos, fill.size_u, fill.price, fill.timestamp, "TRADE", fill.transaction_hash, fill.seq, fill.fee
-        )
+        book.grow(pos, fill.size_u, fill.timestamp, "TRADE", fill.transaction_hash, fill.seq)
     else:
-        book.remove(
-            pos,
-            fill.size_u,
-            fill.price,
-            fill.timestamp,
-            "TRADE",
-            fill.transaction_hash,
-            fill.seq,
-            "manual_close",
+        book.shrink(
+            pos, fill.size_u, fill.timestamp, "TRADE", fill.transaction_hash, fill.seq, "manual_close"
         )
+    change = Trade(fill.asset, fill.side, fill.size_u, dec(fill.price), dec(fill.fee))
+    book.accounts.record(fill.wallet, fill.timestamp, fill.seq, change)

@@ -86,4 +86,4 @@ class World:
             del self.tape.wallet_fills[address]
             del self.tape.wallet_taker_fills[address]
             del self.tape.wallet_activity[address]
-            del self.book.positions[address]
+            self.book.forget(address)

@@ -12,6 +12,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Coroutine, Iterator
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -228,7 +229,12 @@ def test_positions_v1_v2_and_truth(sim: Any) -> None:
 
     (p1, raw1), (p2, raw2) = run(fetch("v1")), run(fetch("v2"))
     key = lambda p: p.asset  # noqa: E731
-    assert sorted(p1, key=key) == sorted(p2, key=key)
+    # v1 prints avgPrice to 4 decimals (as the recorded rows do), v2 to 6: the rest is the same record
+    assert [replace(p, avg_price=None) for p in sorted(p1, key=key)] == [
+        replace(p, avg_price=None) for p in sorted(p2, key=key)
+    ]
+    for a, b in zip(sorted(p1, key=key), sorted(p2, key=key), strict=True):
+        assert a.avg_price == pytest.approx(b.avg_price, abs=5e-5)
     assert raw1
     assert raw2
     truth = {p["asset"]: p for p in sim.model.ground_truth()["positions"] if p["wallet"] == wallet}

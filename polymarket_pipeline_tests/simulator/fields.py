@@ -283,3 +283,34 @@ GAMMA_MARKET_ALWAYS = {
     "events",
 }
 """``category`` is not here: real current markets omit it (only legacy ones carry it)."""
+V2_USER_PNL = {"proxy_wallet", "interval", "fidelity", "source_fidelity", "points"}
+V2_USER_PNL_POINT = {
+    "timestamp",
+    "source_block",
+    "realized_market_pnl",
+    "realized_lp_pnl",
+    "realized_combo_pnl",
+    "unrealized_pnl",
+    "fees_refunded",
+    "maker_rebate",
+    "taker_rebate",
+    "reward_income",
+    "yield_income",
+    "referral_income",
+    "deposits",
+    "withdrawals",
+    "realized_pnl",
+    "wallet_income",
+    "position_pnl",
+    "settled_pnl",
+    "economic_pnl",
+    "trade_pnl",
+    "sponsored_income",
+    "fees",
+    "fees_paid",
+    "cashflow_net",
+    "volume",
+    "volume_usdc",
+    "trade_count",
+}
+"""The point fields of the live capture (dilettante-trading/polyoxide ``fixtures/v2/user_pnl.json``)."""

@@ -287,7 +287,7 @@ def test_position_numbers_obey_their_identities(sim: SimulatorServer, http: http
     wallet = busiest_wallet(sim)
     for r in http.get("/data/positions", params={"user": wallet}).json():
         assert r["currentValue"] == pytest.approx(r["size"] * r["curPrice"], abs=1e-5)
-        rounding = r["size"] * 5e-7 + 1e-6  # avgPrice is printed to 6 decimals
+        rounding = r["size"] * 5e-5 + 1e-6  # avgPrice is printed to 4 decimals (recorded rows)
         assert r["initialValue"] == pytest.approx(r["size"] * r["avgPrice"], abs=rounding)
         assert r["cashPnl"] == pytest.approx(r["currentValue"] - r["initialValue"], abs=1e-5)
         assert isinstance(r["eventId"], str)
