@@ -25,7 +25,13 @@ from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.partitions import trade_days
 from polymarket_pipeline.defs.resources import BudgetTier, DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.defs.runtime import run_stoppable
-from polymarket_pipeline.defs.wallets.config import GROUP, SHARD_TAG, SweepTier, WalletSweepConfig, resolve_tier
+from polymarket_pipeline.defs.wallets.config import (
+    GROUP,
+    SHARD_TAG,
+    SweepTier,
+    WalletSweepConfig,
+    resolve_tier,
+)
 from polymarket_pipeline.domain.addresses import parse_shard, shard_of
 from polymarket_pipeline.sync.history import HistoryOptions
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
