@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from polymarket_pipeline.domain.counts import merge_counts
 
 
 @dataclass
@@ -90,31 +92,14 @@ class ApiStats:
             return out
 
     def merge(self, other: ApiStats) -> ApiStats:
-        """Add ``other``'s counts into this one (e.g. hot and cold clients of one run); returns self."""
+        """Add ``other``'s counts into this one (e.g. hot and cold clients of one run); returns self.
+
+        Field by field (``domain.counts``), so a counter added to the class needs no list to keep.
+        """
         if other is self:
             raise ValueError("cannot merge ApiStats into itself")
         with other._lock:
-            counts = (
-                other.requests,
-                other.rate_limited,
-                other.retries,
-                other.transport_errors,
-                other.server_errors,
-                other.payload_errors,
-                other.rows_rejected,
-                other.incomplete_walks,
-            )
-            responses = Counter(other.responses)
-            routes = Counter(other.routes)
+            theirs = replace(other, responses=Counter(other.responses), routes=Counter(other.routes))
         with self._lock:
-            self.requests += counts[0]
-            self.rate_limited += counts[1]
-            self.retries += counts[2]
-            self.transport_errors += counts[3]
-            self.server_errors += counts[4]
-            self.payload_errors += counts[5]
-            self.rows_rejected += counts[6]
-            self.incomplete_walks += counts[7]
-            self.responses.update(responses)
-            self.routes.update(routes)
+            merge_counts(self, theirs)
         return self

@@ -28,10 +28,11 @@ from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.db import state, wallets
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.trades import upsert_trades
+from polymarket_pipeline.domain.counts import merge_counts
 from polymarket_pipeline.domain.fills import KeyedFill
 from polymarket_pipeline.domain.records import Fill
 from polymarket_pipeline.sync.markets import MarketDirectory
-from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
+from polymarket_pipeline.sync.sweep import MAX_LISTED_FAILURES, SweepOptions, SweepStats, sweep
 from polymarket_pipeline.sync.wallet_poll import PollPlan, fill_days, label_and_key, utcnow
 
 FEED_OVERLAP_SECONDS = 5
@@ -101,21 +102,8 @@ class HotCycleStats:
         return self.feed_trades_inserted + self.sweep.trades_inserted
 
     def merge(self, other: HotCycleStats) -> None:
-        """Add another tick's counts (the sensor reports several ticks at once)."""
-        for name in (
-            "cycles",
-            "feed_fills",
-            "feed_wallets",
-            "feed_trades_inserted",
-            "feed_gaps",
-            "triggered_wallets",
-            "reverified_wallets",
-            "duration_seconds",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.sweep.merge(other.sweep)
-        self.sweep.duration_seconds += other.sweep.duration_seconds
-        self.wallets_touched |= other.wallets_touched
+        """Add another tick's counts (the sensor reports several ticks at once), field by field."""
+        merge_counts(self, other, caps={"failures": MAX_LISTED_FAILURES})
 
     def as_metadata(self) -> dict[str, Any]:
         return {

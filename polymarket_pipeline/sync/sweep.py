@@ -27,6 +27,7 @@ from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.db import history as history_store
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.history import HistorySummary
+from polymarket_pipeline.domain.counts import merge_counts
 from polymarket_pipeline.domain.history import backfill_budget
 from polymarket_pipeline.sync.history import HistoryOptions, HistoryStats, continue_histories
 from polymarket_pipeline.sync.markets import MarketDirectory
@@ -175,30 +176,8 @@ class SweepStats:
             self.failures[wallet] = message
 
     def merge(self, other: SweepStats) -> None:
-        for name in (
-            "wallets_total",
-            "wallets_polled",
-            "wallets_failed",
-            "wallets_skipped",
-            "wallets_verified",
-            "fills_fetched",
-            "trades_inserted",
-            "activity_fetched",
-            "activity_inserted",
-            "incomplete_histories",
-            "incomplete_snapshots",
-            "stale_snapshots",
-            "rows_rejected",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.events.update(other.events)
-        self.closes.update(other.closes)
-        self.days.update(other.days)
-        self.regular_requests += other.regular_requests
-        for wallet, error in other.failures.items():
-            if len(self.failures) < MAX_LISTED_FAILURES:
-                self.failures[wallet] = error
-        self.stopped_early = self.stopped_early or other.stopped_early
+        """Add another sweep's counts (a shard's, a hot cycle's), field by field (``domain.counts``)."""
+        merge_counts(self, other, caps={"failures": MAX_LISTED_FAILURES})
 
 
 @dataclass(frozen=True, slots=True)
