@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Table, and_, func, literal_column, or_, select
+from sqlalchemy import JSON, Column, MetaData, Table, and_, func, literal_column, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -79,6 +79,22 @@ def _upsert_statement(
         stmt = sqlite.insert(table)
     else:
         raise NotImplementedError(f"bulk upsert is not implemented for {dialect!r}")
+    return _on_conflict(stmt, table, key, update, skip_unchanged, keep_known)
+
+
+def _on_conflict(
+    stmt: Any,
+    table: Table,
+    key: Sequence[str],
+    update: Sequence[str],
+    skip_unchanged: Sequence[str],
+    keep_known: Sequence[str],
+) -> Any:
+    """The conflict rules, the one place they are written: both upsert paths build on this.
+
+    ``update`` columns take the new value (``keep_known`` ones only when it is not NULL); with
+    ``skip_unchanged`` a conflicting row is rewritten only when one of those columns differs.
+    """
     if not update:
         return stmt.on_conflict_do_nothing(index_elements=list(key))
     known = set(keep_known)
@@ -141,7 +157,8 @@ def _copy_upsert(
     skip_unchanged: Sequence[str],
     keep_known: Sequence[str],
 ) -> int:
-    """Binary COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT (PostgreSQL)."""
+    """Binary COPY into a temporary table, then one INSERT … SELECT … ON CONFLICT (PostgreSQL),
+    with the conflict rules of the small path (``_on_conflict``)."""
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     staging = f"_upsert_{table.name}"
     column_list = ", ".join(f'"{c}"' for c in columns)
@@ -155,28 +172,18 @@ def _copy_upsert(
         copy.set_types([types[c] for c in columns])
         for row in rows:
             copy.write_row([row[c] for c in columns])
-    conflict = ", ".join(f'"{k}"' for k in key)
-    if update:
-        known = set(keep_known)
-
-        def new_value(c: str) -> str:
-            return f'COALESCE(EXCLUDED."{c}", "{table.name}"."{c}")' if c in known else f'EXCLUDED."{c}"'
-
-        def differs(c: str) -> str:
-            test = f'"{table.name}"."{c}" IS DISTINCT FROM EXCLUDED."{c}"'
-            return f'(EXCLUDED."{c}" IS NOT NULL AND {test})' if c in known else test
-
-        assignments = ", ".join(f'"{c}" = {new_value(c)}' for c in update)
-        action = f"DO UPDATE SET {assignments}"
-        if skip_unchanged:
-            action += " WHERE " + " OR ".join(differs(c) for c in skip_unchanged)
-    else:
-        action = "DO NOTHING"
-    cursor.execute(
-        f'WITH merged AS (INSERT INTO "{table.name}" ({column_list}) SELECT {column_list} FROM "{staging}" '
-        f"ON CONFLICT ({conflict}) {action} RETURNING (xmax = 0) AS inserted) "
-        "SELECT count(*) FILTER (WHERE inserted) FROM merged"
+    source = Table(staging, MetaData(), *(Column(c, table.c[c].type) for c in columns))
+    merge = _on_conflict(
+        postgresql.insert(table).from_select(list(columns), select(*source.c)),
+        table,
+        key,
+        update,
+        skip_unchanged,
+        keep_known,
     )
-    (inserted,) = cursor.fetchone()
+    merged = merge.returning(_inserted_flag()).cte("merged")
+    inserted = connection.execute(
+        select(func.count()).select_from(merged).where(merged.c.inserted)
+    ).scalar_one()
     cursor.execute(f'DROP TABLE "{staging}"')
     return int(inserted)
