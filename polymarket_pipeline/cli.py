@@ -543,9 +543,9 @@ def _first_error_line(result: Any) -> str:
 
 def _run_metadata(instance: dg.DagsterInstance, run_id: str) -> dict[str, Any]:
     """The sync's metadata as the run recorded it (what the UI shows on external_positions_raw)."""
-    from dagster._core.events import DagsterEventType
+    import dagster as dg
 
-    records = instance.get_records_for_run(run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION).records
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION).records
     for record in records:
         materialization = record.event_log_entry.asset_materialization
         if materialization is not None and "users_succeeded" in materialization.metadata:

@@ -3,12 +3,11 @@
 An adapter owns everything its version does differently: route names and parameters, the
 paging walk (v1 offsets, v2 cursors), and the wire spellings of its rows. Both return the same
 records and results, so nothing past ``api/`` knows which version answered. Retiring v1 means
-deleting ``data/v1.py`` and its line in ``ADAPTERS`` (and ``"v1"`` from the settings' type).
+deleting ``data/v1.py`` and its line in ``data_api`` (and ``"v1"`` from the settings' type).
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -19,13 +18,6 @@ if TYPE_CHECKING:
 
 Clock = Callable[[], float]
 """Epoch seconds (``time.time``): moving ``end`` bounds and timestamp checks read it."""
-
-ADAPTERS: dict[str, str] = {
-    "v1": "polymarket_pipeline.api.data.v1",  # legacy offsets: delete this line and data/v1.py to retire
-    "v2": "polymarket_pipeline.api.data.v2",
-}
-"""Version -> the module whose ``Adapter`` speaks it."""
-
 
 class DataApi(Protocol):
     """What the client needs from a Data API version."""
@@ -62,10 +54,15 @@ class DataApi(Protocol):
 
 
 def data_api(version: str, transport: Transport, clock: Clock) -> DataApi:
-    """The adapter of ``version`` (imported on demand, so a retired version is just a missing file)."""
+    """The adapter of ``version`` (``ClientSettings`` has already checked it is one we speak)."""
+    from polymarket_pipeline.api.data import v1, v2  # the adapters import this module's protocol
+
+    adapters: dict[str, Callable[[Transport, Clock], DataApi]] = {
+        "v1": v1.Adapter,  # legacy offsets: delete this line and data/v1.py to retire
+        "v2": v2.Adapter,
+    }
     try:
-        module = importlib.import_module(ADAPTERS[version])
+        make = adapters[version]
     except KeyError:
-        raise ValueError(f"unknown Data API version {version!r}; known: {', '.join(ADAPTERS)}") from None
-    adapter: DataApi = module.Adapter(transport, clock)
-    return adapter
+        raise ValueError(f"unknown Data API version {version!r}; known: {', '.join(adapters)}") from None
+    return make(transport, clock)
