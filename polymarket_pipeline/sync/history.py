@@ -30,15 +30,9 @@ from polymarket_pipeline.db.history import Route, WalletHistory
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.activity import key_activity
 from polymarket_pipeline.domain.history import BackwardStep, WalkOutcome, after_backward_walk
+from polymarket_pipeline.sync.fills import fill_days, label_and_key, utcnow
 from polymarket_pipeline.sync.markets import MarketDirectory
-from polymarket_pipeline.sync.wallet_poll import (
-    WalletResult,
-    describe_cut,
-    fill_days,
-    label_and_key,
-    poll_activity,
-    utcnow,
-)
+from polymarket_pipeline.sync.wallet_poll import WalletResult, describe_cut, poll_activity
 
 log = logging.getLogger(__name__)
 

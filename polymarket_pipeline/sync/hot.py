@@ -31,9 +31,10 @@ from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.counts import merge_counts
 from polymarket_pipeline.domain.fills import KeyedFill
 from polymarket_pipeline.domain.records import Fill
+from polymarket_pipeline.sync.fills import fill_days, label_and_key, utcnow
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.sweep import MAX_LISTED_FAILURES, SweepOptions, SweepStats, sweep
-from polymarket_pipeline.sync.wallet_poll import PollPlan, fill_days, label_and_key, utcnow
+from polymarket_pipeline.sync.wallet_poll import PollPlan
 
 FEED_OVERLAP_SECONDS = 5
 """The feed is re-read this far back, so fills indexed a few seconds late still show up (upserts

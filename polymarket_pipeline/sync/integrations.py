@@ -24,8 +24,8 @@ from polymarket_pipeline.db import integrations as store
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.domain.portfolio import UserMarket, aggregate_user_positions
 from polymarket_pipeline.domain.records import Position
+from polymarket_pipeline.sync.fills import utcnow
 from polymarket_pipeline.sync.markets import MarketDirectory
-from polymarket_pipeline.sync.wallet_poll import utcnow
 
 log = logging.getLogger(__name__)
 

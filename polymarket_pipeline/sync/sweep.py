@@ -29,6 +29,7 @@ from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.db.history import HistorySummary
 from polymarket_pipeline.domain.counts import merge_counts
 from polymarket_pipeline.domain.history import backfill_budget
+from polymarket_pipeline.sync.fills import utcnow
 from polymarket_pipeline.sync.history import HistoryOptions, HistoryStats, continue_histories
 from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.wallet_poll import (
@@ -37,7 +38,6 @@ from polymarket_pipeline.sync.wallet_poll import (
     WalletResult,
     poll_wallet,
     record_failure,
-    utcnow,
 )
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
-from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.results import ActivityHistory, TradeHistory
 from polymarket_pipeline.db import activity as activity_store
 from polymarket_pipeline.db import history as history_store
@@ -28,9 +27,6 @@ from polymarket_pipeline.db.history import Route, WalletHistory
 from polymarket_pipeline.db.trades import advance_watermark, upsert_trades
 from polymarket_pipeline.domain.activity import key_activity
 from polymarket_pipeline.domain.fills import (
-    KeyedFill,
-    key_fills,
-    label_outcomes,
     newest_fill_time,
     poll_start,
 )
@@ -43,7 +39,8 @@ from polymarket_pipeline.domain.reconcile import (
     explaining_activity,
     unexplained,
 )
-from polymarket_pipeline.domain.records import Fill, Position
+from polymarket_pipeline.domain.records import Position
+from polymarket_pipeline.sync.fills import fill_days, label_and_key, utcnow
 from polymarket_pipeline.sync.markets import MarketDirectory
 
 log = logging.getLogger(__name__)
@@ -55,10 +52,6 @@ overlap. It costs no extra request for all but the busiest wallets (the window f
 CLOSE_LOOKBACK_SECONDS = 3600
 """Activity explaining a close is searched from this long before the previous snapshot
 (block timestamps against wall clock, and the positions API lagging trades by minutes)."""
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +96,6 @@ class WalletResult:
     days: Counter[str] = field(default_factory=Counter)
     """Fills per UTC day (``YYYY-MM-DD``) of a backfill, or of a live poll that stored new fills:
     the per-day trade partitions these mark."""
-
-
-def fill_days(keyed: Sequence[KeyedFill]) -> Counter[str]:
-    return Counter(datetime.fromtimestamp(k.fill.timestamp, tz=UTC).strftime("%Y-%m-%d") for k in keyed)
-
-
-async def label_and_key(markets: MarketDirectory, fills: Sequence[Fill]) -> list[KeyedFill]:
-    """Fills keyed for ``trades_public``, with the outcome a degraded row lacks taken from its market.
-
-    Labeling is best effort: with Gamma and CLOB unreachable the fills are stored unlabeled (an
-    unknown outcome), and the next read that knows it fills it in (unknown never overwrites known).
-    """
-    unlabeled = {f.condition_id for f in fills if f.outcome_index is None}
-    if unlabeled:
-        try:
-            fills = label_outcomes(fills, await markets.get(unlabeled))
-        except PolymarketError as exc:
-            log.warning("fills stored without outcome labels: market lookup failed: %s", exc)
-    return key_fills(fills)
 
 
 async def poll_trades(
