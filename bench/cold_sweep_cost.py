@@ -2,8 +2,8 @@
 
 Starts the simulator in its own process (``--wallets`` wallets with small histories), registers
 them all (cold) in a fresh application database (PostgreSQL and/or SQLite) and sweeps them the
-way ``cold_wallets_job`` does: ``defs.wallets.assets.select_wallets(engine, "cold")`` (stalest
-first) swept by ``sync.sweep.sweep`` with ``sweep_plan("cold", PolymarketApiResource())``, i.e.
+way ``cold_wallets_job`` does: ``sync.plans.select_wallets(engine, "cold")`` (stalest
+first) swept by ``sync.sweep.sweep`` with ``sweep_plan("cold", PolymarketApiResource().verify_every)``, i.e.
 ``PollPlan(verify_every=12 h)``, through the tier's limiter (``tier_limiter``: shared in
 PostgreSQL, in-process on SQLite) at a raised rate (the count of requests does not depend on it).
 Requests are counted from the simulator's own request log, per route.
@@ -46,10 +46,10 @@ from polymarket_pipeline.api import ApiStats, PolymarketClient
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.schema import TradePublic, table_of
 from polymarket_pipeline.defs.resources import PolymarketApiResource, tier_limiter
-from polymarket_pipeline.defs.wallets.assets import select_wallets, sweep_plan
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.requestlog import RequestRecord
 from polymarket_pipeline.simulator.server import SimulatorAdmin, SimulatorProcess
+from polymarket_pipeline.sync.plans import select_wallets, sweep_plan
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 
 TARGET_IDLE = 1.2
@@ -103,7 +103,7 @@ def run_sweep(url: str, settings: Any, now: Callable[[], datetime]) -> tuple[Swe
 
         async def main() -> SweepStats:
             async with PolymarketClient(settings, stats=api, limiter=limiter) as client:
-                options = SweepOptions(plan=sweep_plan("cold", resource))
+                options = SweepOptions(plan=sweep_plan("cold", resource.verify_every))
                 return await sweep(client, engine, wallets, options=options, now=now)
 
         return asyncio.run(main()), api

@@ -53,7 +53,6 @@ from polymarket_pipeline.db import quality, runs, state
 from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.trades import advance_watermark, upsert_trades
-from polymarket_pipeline.defs.wallets.assets import select_wallets
 from polymarket_pipeline.domain.activity import key_activity
 from polymarket_pipeline.domain.fills import key_fills
 from polymarket_pipeline.domain.portfolio import UserMarket
@@ -66,6 +65,7 @@ from polymarket_pipeline.domain.reconcile import (
 )
 from polymarket_pipeline.domain.records import Activity, Fill, Position
 from polymarket_pipeline.queries import get_user_markets
+from polymarket_pipeline.sync.plans import select_wallets
 
 TABLES = (
     "trades_public",

@@ -84,13 +84,13 @@ from polymarket_pipeline.db import positions as position_store
 from polymarket_pipeline.db.engine import create_db_engine, reading
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.defs.resources import PolymarketApiResource, tier_limiter
-from polymarket_pipeline.defs.wallets.assets import select_wallets, sweep_plan
 from polymarket_pipeline.domain.fills import key_fills
 from polymarket_pipeline.domain.reconcile import ACTIVITY_REASONS
 from polymarket_pipeline.domain.records import Fill
 from polymarket_pipeline.queries import get_user_markets
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorProcess
+from polymarket_pipeline.sync.plans import select_wallets, sweep_plan
 from polymarket_pipeline.sync.sweep import SweepOptions, sweep
 
 FLAT = 2.0
@@ -144,7 +144,7 @@ def child(args: argparse.Namespace) -> None:
     async def main() -> Any:
         async with PolymarketClient(settings, stats=api, limiter=limiter) as client:
             return await sweep(
-                client, engine, wallets, options=SweepOptions(plan=sweep_plan("cold", resource))
+                client, engine, wallets, options=SweepOptions(plan=sweep_plan("cold", resource.verify_every))
             )
 
     stats = asyncio.run(main())

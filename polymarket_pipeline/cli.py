@@ -582,6 +582,7 @@ def integrations_run(state: _State, sync_date: date | None, force: bool, verbose
         from polymarket_pipeline.definitions import build_definitions
         from polymarket_pipeline.defs.environment import resources_from_settings
         from polymarket_pipeline.defs.integrations.assets import integrations_job
+        from polymarket_pipeline.defs.tags import LAUNCHED_BY_TAG
     from polymarket_pipeline.sync.integrations import report_lines
 
     # The database resource reads the URL from this variable inside the run (an EnvVar), so a
@@ -600,7 +601,7 @@ def integrations_run(state: _State, sync_date: date | None, force: bool, verbose
             },
             instance=instance,
             raise_on_error=False,
-            tags={"polymarket/launched_by": "cli"},
+            tags={LAUNCHED_BY_TAG: "cli"},
         )
         click.echo(f"  run {result.run_id}: {'success' if result.success else 'failure'}")
         if not result.success:

@@ -12,6 +12,7 @@ from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.db import runs, wallets
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.tags import SWEEP_TAG
 from polymarket_pipeline.settings import load_settings
 from polymarket_pipeline.sync.integrations import IntegrationsSummary, UserResult, sync_users
 
@@ -151,7 +152,7 @@ integrations_job = dg.define_asset_job(
     description="Daily sync of users' linked wallets into external_positions_raw and external_markets.",
     selection=dg.AssetSelection.assets("external_positions_raw", "external_markets"),
     partitions_def=sync_days,
-    tags={"polymarket/sweep": "integrations", "dagster/max_retries": "1", "dagster/max_runtime": "7200"},
+    tags={SWEEP_TAG: "integrations", "dagster/max_retries": "1", "dagster/max_runtime": "7200"},
     executor_def=dg.in_process_executor,
 )
 
@@ -167,5 +168,5 @@ integrations_job = dg.define_asset_job(
 def integrations_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = context.scheduled_execution_time.astimezone(UTC).strftime("%Y-%m-%d")
     return dg.RunRequest(
-        run_key=f"integrations-{day}", partition_key=day, tags={"polymarket/sweep": "integrations"}
+        run_key=f"integrations-{day}", partition_key=day, tags={SWEEP_TAG: "integrations"}
     )

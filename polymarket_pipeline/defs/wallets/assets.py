@@ -5,14 +5,15 @@
 so a wallet's activity explains its closes). It is unpartitioned: a live sweep is "now", not a day.
 ``trades_history`` is the day-partitioned view of the same table: materializing a day range
 backfills it from the API, and live polling marks the days it stored fills for, so partition
-status tells which days hold fills. Thin Dagster wrappers: the work is ``sync.sweep``.
+status tells which days hold fills. Thin Dagster wrappers: the plan and the record of a sweep are
+``sync.plans``, the work ``sync.sweep``, what the UI shows ``events``.
 """
 
 import asyncio
 import random
 import time
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
@@ -20,45 +21,33 @@ from pydantic import Field
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.api.stats import ApiStats
-from polymarket_pipeline.db import quality, runs, state, wallets
-from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.partitions import trade_days
 from polymarket_pipeline.defs.resources import BudgetTier, DatabaseResource, PolymarketApiResource
 from polymarket_pipeline.defs.runtime import run_stoppable
-from polymarket_pipeline.defs.wallets.config import (
-    GROUP,
-    SHARD_TAG,
-    SweepTier,
-    WalletSweepConfig,
-    resolve_tier,
+from polymarket_pipeline.defs.tags import SHARD_TAG
+from polymarket_pipeline.defs.wallets.config import GROUP, WalletSweepConfig, resolve_tier
+from polymarket_pipeline.defs.wallets.events import (
+    FAILURE_CHECK,
+    database_down,
+    day_events,
+    failure_check,
+    sweep_failed,
+    sweep_figures,
+    sweep_results,
 )
-from polymarket_pipeline.domain.addresses import parse_shard, shard_of
-from polymarket_pipeline.sync.history import HistoryOptions
+from polymarket_pipeline.domain.addresses import parse_shard
+from polymarket_pipeline.sync.plans import (
+    SweepTier,
+    history_options,
+    record_sweep,
+    select_wallets,
+    sweep_plan,
+    table_totals,
+)
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 from polymarket_pipeline.sync.wallet_poll import PollPlan
 
 KINDS = {"polymarket", "sql"}
-SWEEP_ASSETS = ["trades_public", "activity_public", "positions_current", "positions_closed"]
-FAILURE_CHECK = "sweep_failures_within_budget"
-MAX_LISTED_DAYS = 2500
-"""About seven years of days: a first poll of an old wallet marks each day it stored fills for."""
-
-
-def select_wallets(
-    engine: Engine, tier: SweepTier, now: datetime | None = None, shard: tuple[int, int] | None = None
-) -> list[str]:
-    """Active wallets of a tier (and shard), stalest first, leaving out wallets backing off."""
-    now = now or datetime.now(UTC)
-    with reading(engine) as connection:
-        chosen = {
-            "hot": wallets.hot_wallets,
-            "cold": wallets.cold_wallets,
-            "all": wallets.active_wallets,
-        }[tier](connection)
-        if shard is not None:
-            chosen = [w for w in chosen if shard_of(w, shard[1]) == shard[0]]
-        resting = state.resting(connection, chosen, now)
-        return [w for w in state.stalest_first(connection, chosen) if w not in resting]
 
 
 def run_shard(tags: Mapping[str, str]) -> tuple[int, int] | None:
@@ -71,14 +60,6 @@ def run_shard(tags: Mapping[str, str]) -> tuple[int, int] | None:
     except ValueError as exc:
         raise dg.Failure(description=f"run tag {SHARD_TAG}: {exc}") from None
     return None if shard[1] == 1 else shard
-
-
-def sweep_plan(tier: SweepTier, polymarket: PolymarketApiResource) -> PollPlan:
-    """Cold sweeps are adaptive (fills arrive through the feed; a changed snapshot or a due
-    verification re-reads history); a hot or full sweep re-reads every wallet's history."""
-    if tier == "cold":
-        return PollPlan(verify_every=polymarket.verify_every)
-    return PollPlan()
 
 
 def run_sweep(
@@ -122,88 +103,6 @@ def run_sweep(
         f"in {stats.duration_seconds:.1f}s"
     )
     return stats, api_stats
-
-
-def record_sweep(
-    engine: Engine,
-    kind: str,
-    stats: SweepStats,
-    api_stats: ApiStats,
-    *,
-    run_id: str | None,
-    max_failure_share: float,
-) -> str:
-    """One ``sync_runs`` row per sweep: succeeded, partial or failed (what ``cold_sweep_recent`` reads)."""
-    outcome = stats.outcome(max_failure_share)
-    now = datetime.now(UTC)
-    with engine.begin() as connection:
-        row = runs.start_run(connection, kind, now - timedelta(seconds=stats.duration_seconds), run_id)
-        runs.finish_run(connection, row, now, outcome, {**stats.as_metadata(), **api_stats.snapshot()})
-    return outcome
-
-
-def sweep_metadata(stats: SweepStats, api_stats: ApiStats, **extra: Any) -> dict[str, Any]:
-    return {
-        **stats.as_metadata(),
-        "api_requests": api_stats.requests,
-        "api_rate_limited": api_stats.rate_limited,
-        "api_retries": api_stats.retries,
-        "failed_wallets": dg.MetadataValue.json(stats.failures),
-        **extra,
-    }
-
-
-def failure_check(stats: SweepStats, max_failure_share: float) -> dg.AssetCheckResult:
-    """WARN when more than the budgeted share of the sweep's wallets failed."""
-    return dg.AssetCheckResult(
-        asset_key="trades_public",
-        check_name=FAILURE_CHECK,
-        passed=stats.failure_share <= max_failure_share,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "wallets_failed": stats.wallets_failed,
-            "wallets_polled": stats.wallets_polled,
-            "failure_share": round(stats.failure_share, 4),
-            "max_failure_share": max_failure_share,
-            "failed_wallets": dg.MetadataValue.json(stats.failures),
-        },
-    )
-
-
-def day_events(days: Mapping[str, int], metadata: Mapping[str, Any]) -> list[dg.AssetMaterialization]:
-    """``trades_history`` partitions that live polling stored new fills in, with that day's count."""
-    valid = set(trade_days.get_partition_keys(datetime.now(UTC)))
-    return [
-        dg.AssetMaterialization("trades_history", partition=day, metadata={**metadata, "fills": n})
-        for day, n in sorted(days.items())[-MAX_LISTED_DAYS:]
-        if n and day in valid
-    ]
-
-
-def totals(engine: Engine) -> dict[str, int]:
-    with reading(engine) as connection:
-        return {name: quality.row_count(connection, name) for name in quality.TABLES}
-
-
-def sweep_failed(stats: SweepStats, tier: SweepTier) -> dg.Failure:
-    return dg.Failure(
-        description=(
-            f"{tier} sweep polled none of its {stats.wallets_total} wallets: "
-            f"{stats.wallets_failed} failed (first: {next(iter(stats.failures.values()), '?')})"
-        ),
-        metadata={
-            "wallets_failed": stats.wallets_failed,
-            "failed_wallets": dg.MetadataValue.json(stats.failures),
-        },
-    )
-
-
-def database_down(stats: SweepStats) -> dg.Failure:
-    return dg.Failure(
-        description=f"the application database is unreachable; the sweep stopped after "
-        f"{stats.wallets_polled} wallets: {stats.database_error}",
-        metadata={"wallets_polled": stats.wallets_polled, "wallets_failed": stats.wallets_failed},
-    )
 
 
 @dg.multi_asset(
@@ -258,12 +157,12 @@ def wallet_sweep(
     wallet_list = select_wallets(engine, tier, shard=shard)
     where = f" (shard {shard[0]}/{shard[1]})" if shard else ""
     context.log.info(f"sweeping {len(wallet_list)} {tier} wallets{where}")
-    history = (
-        HistoryOptions(share=config.history_share, min_pages=config.history_min_pages, shard=shard)
-        if tier != "hot"
-        else None
+    options = SweepOptions(
+        plan=sweep_plan(tier, polymarket.verify_every),
+        history=history_options(
+            tier, share=config.history_share, min_pages=config.history_min_pages, shard=shard
+        ),
     )
-    options = SweepOptions(plan=sweep_plan(tier, polymarket), history=history)
     stats, api_stats = run_sweep(
         context.op_execution_context, config, polymarket, engine, wallet_list, options, tier
     )
@@ -277,16 +176,14 @@ def wallet_sweep(
         run_id=context.run_id,
         max_failure_share=config.max_failure_share,
     )
-    common = sweep_metadata(
-        stats, api_stats, tier=tier, outcome=outcome, shard=f"{shard[0]}/{shard[1]}" if shard else "all"
-    )
     for event in day_events(stats.days, {"source": f"{tier} sweep", "run_id": context.run_id}):
         context.log_event(event)
     if outcome == "failed":
         raise sweep_failed(stats, tier)
-    counts = totals(engine)
-    for key in SWEEP_ASSETS:
-        yield dg.MaterializeResult(asset_key=key, metadata={**common, "rows_total": counts[key]})
+    shard_label = f"{shard[0]}/{shard[1]}" if shard else "all"
+    yield from sweep_results(
+        stats, api_stats, table_totals(engine), tier=tier, outcome=outcome, shard=shard_label
+    )
     yield failure_check(stats, config.max_failure_share)
 
 
@@ -337,8 +234,8 @@ def trades_history(
         raise sweep_failed(stats, tier)
     common = {
         k: v
-        for k, v in sweep_metadata(stats, api_stats, outcome=outcome).items()
-        if not k.startswith("fills")
+        for k, v in sweep_figures(stats, api_stats, outcome=outcome).items()
+        if not k.startswith("fills") and not k.startswith("history")
     }
     for key in keys:
         context.add_asset_metadata(

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
-
 import dagster as dg
 from pydantic import Field
 
+from polymarket_pipeline.defs.tags import SWEEP_TAG
 from polymarket_pipeline.sync.history import DEFAULT_MIN_PAGES as DEFAULT_HISTORY_MIN_PAGES
 from polymarket_pipeline.sync.history import DEFAULT_SHARE as DEFAULT_HISTORY_SHARE
+from polymarket_pipeline.sync.plans import SweepTier
 from polymarket_pipeline.sync.sweep import DEFAULT_MAX_FAILURE_SHARE
 
-SweepTier = Literal["all", "hot", "cold"]
 GROUP = "polymarket_wallets"
-SHARD_TAG = "polymarket/shard"
-"""``i/n``: the run sweeps only the wallets of static shard i of n (see ``cold_wallets_schedule``)."""
-SWEEP_TAG = "polymarket/sweep"
-"""Every wallet job carries it (``hot``, ``cold``, ``backfill``): it picks the tier a run sweeps
-and the concurrency limit in dagster.yaml that keeps two sweeps of one tier apart."""
 
 
 class WalletSweepConfig(dg.Config):

@@ -11,8 +11,8 @@ from typing import Any
 
 import dagster as dg
 
-from polymarket_pipeline.defs.wallets.assets import SWEEP_ASSETS
-from polymarket_pipeline.defs.wallets.config import SHARD_TAG, SWEEP_TAG
+from polymarket_pipeline.defs.tags import SHARD_TAG, SWEEP_TAG
+from polymarket_pipeline.defs.wallets.events import SWEEP_ASSETS
 
 SWEEP_MAX_RUNTIME_SECONDS = 65 * 60
 """A sweep still running after 65 minutes is stopped, the way the seed's cold lock expired."""

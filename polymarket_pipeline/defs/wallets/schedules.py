@@ -10,7 +10,7 @@ import random
 
 import dagster as dg
 
-from polymarket_pipeline.defs.wallets.config import SHARD_TAG, SWEEP_TAG
+from polymarket_pipeline.defs.tags import SHARD_TAG, SWEEP_TAG
 from polymarket_pipeline.defs.wallets.jobs import cold_wallets_job, sweep_run_config
 from polymarket_pipeline.settings import load_settings
 

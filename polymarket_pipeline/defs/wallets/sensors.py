@@ -22,9 +22,10 @@ from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.stats import ApiStats
 from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.tags import REASON_TAG, SWEEP_TAG
 from polymarket_pipeline.defs.wallets import checks
-from polymarket_pipeline.defs.wallets.assets import FAILURE_CHECK, day_events, failure_check, sweep_metadata
-from polymarket_pipeline.defs.wallets.config import SWEEP_TAG, WalletSweepConfig
+from polymarket_pipeline.defs.wallets.config import WalletSweepConfig
+from polymarket_pipeline.defs.wallets.events import day_events, failure_evaluation, hot_materializations
 from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
 from polymarket_pipeline.defs.wallets.schedules import active_run_ids
 from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller
@@ -108,31 +109,22 @@ def report(
     them visible next to the events the sensor records (instead of "not evaluated" after every
     tick). ``positions_consistent`` is scoped to the wallets the ticks touched.
     """
-    metadata = sweep_metadata(stats.sweep, api_stats, **stats.as_metadata(), tier="hot")
+    materialized = hot_materializations(stats, api_stats)  # no row totals: counting is a scan
     events: list[Any] = []
-    if stats.trades_inserted or stats.sweep.wallets_failed:
-        events.append(dg.AssetMaterialization("trades_public", metadata=metadata))
+    if "trades_public" in materialized:
+        events.append(materialized["trades_public"])
         events += [checks.near_duplicates(engine, now), checks.hot_freshness(engine, now, verify_rate)]
-        result = failure_check(stats.sweep, max_failure_share)
-        events.append(
-            dg.AssetCheckEvaluation(
-                asset_key=dg.AssetKey("trades_public"),
-                check_name=FAILURE_CHECK,
-                passed=result.passed,
-                severity=result.severity,
-                metadata=result.metadata,
-            )
-        )
-    if stats.sweep.activity_inserted:
-        events.append(dg.AssetMaterialization("activity_public", metadata=metadata))
-    if any(stats.sweep.events.values()):
-        events.append(dg.AssetMaterialization("positions_current", metadata=metadata))
+        events.append(failure_evaluation(stats.sweep, max_failure_share))
+    if "activity_public" in materialized:
+        events.append(materialized["activity_public"])
+    if "positions_current" in materialized:
+        events.append(materialized["positions_current"])
         events += [
             checks.consistency(engine, sorted(stats.wallets_touched)),
             checks.cold_recency(engine, now),
         ]
-    if stats.sweep.closes:
-        events.append(dg.AssetMaterialization("positions_closed", metadata=metadata))
+    if "positions_closed" in materialized:
+        events.append(materialized["positions_closed"])
     events += day_events(stats.sweep.days, {"source": "hot sensor"})
     return events
 
@@ -194,7 +186,7 @@ def hot_wallets_sensor(
         run_requests.append(
             dg.RunRequest(
                 run_config=sweep_run_config(),
-                tags={SWEEP_TAG: "hot", "polymarket/reason": "feed_gap"},
+                tags={SWEEP_TAG: "hot", REASON_TAG: "feed_gap"},
             )
         )
     skip = None
