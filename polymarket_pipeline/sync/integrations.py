@@ -21,6 +21,8 @@ from sqlalchemy.engine import Engine
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.db import integrations as store
+from polymarket_pipeline.db import runs
+from polymarket_pipeline.db import wallets as wallet_store
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.domain.portfolio import UserMarket, aggregate_user_positions
 from polymarket_pipeline.domain.records import Position
@@ -183,3 +185,25 @@ async def _fetch_wallet(client: PolymarketClient, wallet: str) -> tuple[list[Pos
         client.fetch_positions_raw(wallet), client.fetch_value_raw(wallet)
     )
     return positions, {"positions": position_pages, "value": value_body}
+
+
+def linked_wallets(engine: Engine) -> dict[str, list[str]]:
+    """Every user's linked wallet addresses (``wallet_links``), the sync's input."""
+    with reading(engine) as connection:
+        return wallet_store.links_by_user(connection)
+
+
+def record_sync(
+    engine: Engine,
+    summary: IntegrationsSummary,
+    metadata: Mapping[str, Any],
+    *,
+    started: datetime,
+    run_id: str | None,
+) -> str:
+    """One ``sync_runs`` row for the sync (the seed's run summary): failed when any user failed."""
+    status = "failed" if summary.failures else "succeeded"
+    with engine.begin() as connection:
+        row = runs.start_run(connection, "integrations", started, run_id)
+        runs.finish_run(connection, row, utcnow(), status, {**metadata, "failed_users": summary.failures})
+    return status

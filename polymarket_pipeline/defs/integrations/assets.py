@@ -9,12 +9,17 @@ import pandas as pd
 from pydantic import Field
 
 from polymarket_pipeline.api.stats import ApiStats
-from polymarket_pipeline.db import runs, wallets
-from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
+from polymarket_pipeline.defs.runtime import run_stoppable
 from polymarket_pipeline.defs.tags import SWEEP_TAG
 from polymarket_pipeline.settings import load_settings
-from polymarket_pipeline.sync.integrations import IntegrationsSummary, UserResult, sync_users
+from polymarket_pipeline.sync.integrations import (
+    IntegrationsSummary,
+    UserResult,
+    linked_wallets,
+    record_sync,
+    sync_users,
+)
 
 GROUP = "polymarket_integrations"
 KINDS = {"polymarket", "sql"}
@@ -89,8 +94,7 @@ def integrations(
     sync_day = date.fromisoformat(context.partition_key)
     refuse_past_day(sync_day, datetime.now(UTC).date())
     engine = database.engine()
-    with reading(engine) as connection:
-        links = wallets.links_by_user(connection)
+    links = linked_wallets(engine)
     context.log.info(
         f"Starting sync for {sync_day}: {sum(map(len, links.values()))} wallet links for {len(links)} user(s)"
     )
@@ -107,7 +111,7 @@ def integrations(
                 f"{result.duration_seconds * 1000:.0f}ms"
             )
 
-    async def main() -> IntegrationsSummary:
+    async def main(stop: asyncio.Event) -> IntegrationsSummary:
         # the cold budget: integrations and cold sweeps share one bucket
         async with polymarket.client("cold", engine, stats=api_stats) as client:
             return await sync_users(
@@ -121,7 +125,9 @@ def integrations(
             )
 
     started = datetime.now(UTC)
-    summary = asyncio.run(main())
+    summary = run_stoppable(
+        main, on_signal=lambda name: context.log.warning(f"{name}: stopping after the users in hand")
+    )
     for line in summary.report_lines():
         context.log.info(line)
     metadata = {
@@ -130,12 +136,8 @@ def integrations(
         "api_retries": api_stats.retries,
         "failed_users": dg.MetadataValue.json(summary.failures),
     }
-    with engine.begin() as connection:
-        run_id = runs.start_run(connection, "integrations", started, context.run_id)
-        status = "failed" if summary.failures else "succeeded"
-        runs.finish_run(
-            connection, run_id, datetime.now(UTC), status, dict(metadata, failed_users=summary.failures)
-        )
+    record_sync(engine, summary, {k: v for k, v in metadata.items() if k != "failed_users"},
+                started=started, run_id=context.run_id)  # fmt: skip
     yield dg.MaterializeResult(asset_key="external_positions_raw", metadata=metadata)
     preview = portfolio_preview(summary.users)
     yield dg.MaterializeResult(
@@ -167,6 +169,4 @@ integrations_job = dg.define_asset_job(
 )
 def integrations_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     day = context.scheduled_execution_time.astimezone(UTC).strftime("%Y-%m-%d")
-    return dg.RunRequest(
-        run_key=f"integrations-{day}", partition_key=day, tags={SWEEP_TAG: "integrations"}
-    )
+    return dg.RunRequest(run_key=f"integrations-{day}", partition_key=day, tags={SWEEP_TAG: "integrations"})

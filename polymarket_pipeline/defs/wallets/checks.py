@@ -1,102 +1,48 @@
 """Asset checks on the wallet tables: fills stored once, positions consistent, polling fresh.
 
-Each check is a plain function of the database, so the sensor can attach the same evaluations
-to the runless materializations it records (scoped to the wallets it just polled) and the UI
-never shows a check as "not evaluated" next to the latest materialization.
+Each check is a plain function of the database (``sync.checks``), so the sensor can attach the
+same evaluations to the runless materializations it records (scoped to the wallets it just
+polled) and the UI never shows a check as "not evaluated" next to the latest materialization.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
 
 import dagster as dg
 from sqlalchemy.engine import Engine
 
-from polymarket_pipeline.db import quality, runs, state, wallets
-from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiResource
-
-HOT_FRESHNESS_FLOOR = timedelta(minutes=5)
-"""The least a hot wallet may go without a per-wallet poll before the check warns."""
-COLD_SWEEP_BOUND = timedelta(hours=2)
-DUPLICATE_LOOKBACK = timedelta(days=3)
-"""Near-duplicates are looked for among recent fills: the full table is too big to scan per sweep."""
-SAMPLE = 10
+from polymarket_pipeline.sync import checks as quality_checks
+from polymarket_pipeline.sync.checks import CheckOutcome
 
 
-def _json(value: Any) -> dg.MetadataValue:
-    return dg.MetadataValue.json(value)
+def evaluation(outcome: CheckOutcome) -> dg.AssetCheckEvaluation:
+    """A check's answer as a runless evaluation (what the sensor attaches to its events)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(outcome.asset),
+        check_name=outcome.name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.WARN if outcome.warn else dg.AssetCheckSeverity.ERROR,
+        metadata={**outcome.figures, **{k: dg.MetadataValue.json(v) for k, v in outcome.samples.items()}},
+    )
 
 
 def near_duplicates(engine: Engine, now: datetime) -> dg.AssetCheckEvaluation:
-    with reading(engine) as connection:
-        found = quality.near_duplicate_fills(connection, now - DUPLICATE_LOOKBACK)
-    return dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey("trades_public"),
-        check_name="no_duplicate_fills",
-        passed=not found,
-        metadata={"near_duplicates": len(found), "sample": _json([list(f) for f in found])},
-    )
+    return evaluation(quality_checks.near_duplicates(engine, now))
 
 
 def consistency(engine: Engine, scope: Sequence[str] | None = None) -> dg.AssetCheckEvaluation:
-    with reading(engine) as connection:
-        bad = quality.inconsistent_positions(connection, scope)
-    return dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey("positions_current"),
-        check_name="positions_consistent",
-        passed=not bad,
-        metadata={
-            "inconsistent": len(bad),
-            "scope": "all wallets" if scope is None else f"{len(scope)} wallets polled in this tick",
-            "sample": _json([list(map(str, b)) for b in bad]),
-        },
-    )
-
-
-def hot_freshness_bound(hot_wallets: int, verify_rate: float) -> timedelta:
-    """Twice the time the trickle needs to go round every hot wallet once (at least 5 minutes)."""
-    return max(HOT_FRESHNESS_FLOOR, timedelta(seconds=2 * hot_wallets / verify_rate))
+    return evaluation(quality_checks.consistency(engine, scope))
 
 
 def hot_freshness(engine: Engine, now: datetime, verify_rate: float = 0.5) -> dg.AssetCheckEvaluation:
-    """Every hot wallet was re-read per wallet within twice the trickle's round (its fills come
-    from the feed in seconds; this checks the safety net behind the feed is keeping up)."""
-    with reading(engine) as connection:
-        hot = wallets.hot_wallets(connection)
-        bound = hot_freshness_bound(len(hot), verify_rate)
-        stale = state.polled_before(connection, hot, now - bound)
-    return dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey("trades_public"),
-        check_name="hot_wallets_fresh",
-        passed=not stale,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "stale_hot_wallets": len(stale),
-            "hot_wallets": len(hot),
-            "bound_seconds": int(bound.total_seconds()),
-            "sample": _json({w: str(t) for w, t in stale[:SAMPLE]}),
-        },
-    )
+    return evaluation(quality_checks.hot_freshness(engine, now, verify_rate))
 
 
 def cold_recency(engine: Engine, now: datetime) -> dg.AssetCheckEvaluation:
-    """Only a sweep that polled its wallets within the failure budget counts."""
-    with reading(engine) as connection:
-        last = runs.last_finished(connection, "cold_sweep", status="succeeded")
-    return dg.AssetCheckEvaluation(
-        asset_key=dg.AssetKey("positions_current"),
-        check_name="cold_sweep_recent",
-        passed=last is not None and now - last <= COLD_SWEEP_BOUND,
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={
-            "last_successful_sweep": str(last) if last else "never",
-            "age_minutes": round((now - last).total_seconds() / 60, 1) if last else -1,
-            "bound_minutes": int(COLD_SWEEP_BOUND.total_seconds() // 60),
-        },
-    )
+    return evaluation(quality_checks.cold_recency(engine, now))
 
 
 def as_result(evaluation: dg.AssetCheckEvaluation) -> dg.AssetCheckResult:
