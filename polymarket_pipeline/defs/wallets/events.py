@@ -239,3 +239,19 @@ def database_down(stats: SweepStats) -> dg.Failure:
         f"{stats.wallets_polled} wallets: {stats.database_error}",
         metadata={"wallets_polled": stats.wallets_polled, "wallets_failed": stats.wallets_failed},
     )
+
+
+def tick_summary(stats: HotCycleStats, api_stats: ApiStats, *, reported: bool) -> str:
+    """One line for a sensor tick: what it stored, what it cost, whether it reported to the assets."""
+    sweep = stats.sweep
+    parts = [f"stored {stats.trades_inserted} new fills ({stats.feed_trades_inserted} from the feed)"]
+    if sweep.activity_inserted:
+        parts.append(f"{sweep.activity_inserted} activity rows")
+    changes = {k: v for k, v in sweep.events.items() if v}
+    if changes:
+        parts.append("positions " + ", ".join(f"{v} {k}" for k, v in sorted(changes.items())))
+    if sweep.wallets_failed:
+        parts.append(f"{sweep.wallets_failed} wallet polls failed")
+    cost = f"{stats.cycles} cycles, {api_stats.requests} API requests"
+    where = "reported to the assets now" if reported else "reported to the assets with the next report"
+    return f"{cost}: {'; '.join(parts)}; {where}"

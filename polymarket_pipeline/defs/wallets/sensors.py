@@ -1,6 +1,6 @@
 """``hot_wallets_sensor``: the feed-first hot path, every 1.25 s, inside each sensor tick.
 
-The daemon evaluates sensors about every 5 s and a run costs seconds of overhead, so the sensor
+The daemon evaluates sensors every 5 s and a run costs seconds of overhead, so the sensor
 does the hot work itself: each tick runs 4 cycles 1.25 s apart (``sync.hot``) and writes
 the rows at once; every ``hot_report_seconds`` it records what the ticks wrote as runless
 materializations, each followed by its checks, so the UI shows the assets updating. A feed gap is
@@ -25,7 +25,12 @@ from polymarket_pipeline.defs.resources import DatabaseResource, PolymarketApiRe
 from polymarket_pipeline.defs.tags import REASON_TAG, SWEEP_TAG
 from polymarket_pipeline.defs.wallets import checks
 from polymarket_pipeline.defs.wallets.config import WalletSweepConfig
-from polymarket_pipeline.defs.wallets.events import day_events, failure_evaluation, hot_materializations
+from polymarket_pipeline.defs.wallets.events import (
+    day_events,
+    failure_evaluation,
+    hot_materializations,
+    tick_summary,
+)
 from polymarket_pipeline.defs.wallets.jobs import hot_wallets_job, sweep_run_config
 from polymarket_pipeline.defs.wallets.schedules import active_run_ids
 from polymarket_pipeline.sync.hot import FeedCursor, HotCycleStats, HotPoller
@@ -34,6 +39,10 @@ T = TypeVar("T")
 
 TICK_TIMEOUT_SECONDS = 45.0
 """Stay well inside the daemon's 60 s sensor evaluation timeout."""
+TICK_MINIMUM_INTERVAL_SECONDS = 4
+"""Ticks come every 5 s, the sensor daemon's fixed loop. The UI shows this value ("~4 sec"): 5
+would race the loop's own timing and skip every other iteration (measured: ticks 5-10 s apart),
+while 4 keeps them 5.0 s apart (measured 4.91-5.01 s); 1 had read "~1 sec"."""
 FRESHNESS_CHECK_EVERY = timedelta(minutes=1)
 
 
@@ -132,11 +141,13 @@ def report(
 @dg.sensor(
     name="hot_wallets_sensor",
     job=hot_wallets_job,
-    minimum_interval_seconds=1,
+    minimum_interval_seconds=TICK_MINIMUM_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Feed first, about every second: reads the global trade feed since the last cursor "
-    "and stores every registered wallet's new fills, refreshes the positions of the hot (followed "
-    "or pinned) wallets that traded, and re-reads the stalest hot wallet at a fixed trickle rate.",
+    description="Feed first: a tick every 5 s (the daemon's sensor loop) runs 4 cycles 1.25 s apart. "
+    "Each reads the global trade feed since the last cursor and stores every registered wallet's new "
+    "fills, refreshes the positions of the hot (followed or pinned) wallets that traded, and re-reads "
+    "the stalest hot wallet at a fixed trickle rate. Ticks request no run, so the UI lists them as "
+    "skipped: each tick's reason says what it stored.",
 )
 def hot_wallets_sensor(
     context: dg.SensorEvaluationContext, polymarket: PolymarketApiResource, database: DatabaseResource
@@ -189,14 +200,8 @@ def hot_wallets_sensor(
                 tags={SWEEP_TAG: "hot", REASON_TAG: "feed_gap"},
             )
         )
-    skip = None
-    if not events and not run_requests:
-        pending = runtime.pending.trades_inserted
-        skip = f"{stats.cycles} cycles, {api_stats.requests} requests, " + (
-            f"{pending} new trades to report within {polymarket.hot_report_seconds:g} s"
-            if pending
-            else "no new activity"
-        )
+    # a tick that requests no run shows as "skipped" in the UI: its reason says what it stored
+    summary = None if run_requests else tick_summary(stats, api_stats, reported=bool(events))
     return dg.SensorResult(
-        asset_events=events, run_requests=run_requests, cursor=new_cursor.dumps(), skip_reason=skip
+        asset_events=events, run_requests=run_requests, cursor=new_cursor.dumps(), skip_reason=summary
     )

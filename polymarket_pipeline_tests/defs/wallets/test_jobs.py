@@ -307,3 +307,34 @@ def test_terminate_stops_a_sweep_gracefully_even_without_a_signal(
     stopped = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     assert stopped
     assert "Interrupted" in str(stopped[0].step_failure_data.error)
+
+
+def test_each_sweep_asset_carries_its_own_figures(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    """positions_closed shows closes by reason, not the sweep's fill counts (as it used to)."""
+    wallet = sim.model.wallets[0]
+    register(engine, [wallet])
+    assert defs.resolve_job_def("cold_wallets_job").execute_in_process(instance=instance).success
+    truth = sim.model.ground_truth()
+    open_markets = {m["condition_id"] for m in truth["markets"] if not m["closed"]}
+    position = next(
+        p for p in truth["positions"] if p["wallet"] == wallet and p["condition_id"] in open_markets
+    )
+    sim.model.close_position(wallet, position["asset"])
+    assert defs.resolve_job_def("cold_wallets_job").execute_in_process(instance=instance).success
+
+    def metadata(key: str) -> dict[str, object]:
+        event = instance.get_latest_materialization_event(dg.AssetKey(key))
+        assert event is not None
+        return {k: v.value for k, v in event.asset_materialization.metadata.items()}  # type: ignore[union-attr]
+
+    closed, current = metadata("positions_closed"), metadata("positions_current")
+    assert closed["closed_manual_close"] == 1
+    assert closed["closes_total"] == 1
+    assert "trades_inserted" not in closed
+    assert current["positions_closed"] == 1
+    assert "closed_manual_close" not in current
+    assert "trades_inserted" in metadata("trades_public")
+    assert "activity_inserted" in metadata("activity_public")
+    assert all("legend" in metadata(k) for k in ("trades_public", "positions_closed"))

@@ -129,3 +129,31 @@ def test_an_unreachable_api_gives_one_line_per_tick_naming_the_host(
     assert dead.removeprefix("http://") in (message or "")
     assert "\n" not in (message or "")
     assert len(message or "") < 600
+
+
+def test_each_asset_shows_its_own_figures_and_the_tick_says_what_it_stored(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    hot = sim.model.wallets[:2]
+    with engine.begin() as connection:
+        for address in hot:
+            wallets.add_follow(connection, "fan", address)
+    first = tick(defs, instance, None)
+    events = materializations(first)
+    trades = events["trades_public"].metadata
+    positions = events["positions_current"].metadata
+    assert "trades_inserted" in trades
+    assert "positions_opened" not in trades  # positions' figures are on positions_current
+    assert positions["positions_opened"].value > 0
+    assert "trades_inserted" not in positions
+    assert "wallets_total" not in trades  # a hot report counts polls, not wallets
+    assert "trades_inserted" in trades["legend"].value  # every figure is explained
+
+    market = next(m for m in sim.model.markets if not m.closed)
+    sim.model.inject_trade(hot[0], market.token_ids[0], "BUY", 7, 0.37, makers=None)
+    second = tick(defs, instance, first.cursor)
+    assert second.skip_reason is not None
+    message = second.skip_reason.skip_message or ""
+    stored = int(message.split("stored ")[1].split()[0])
+    assert stored >= 1  # the "skipped" tick says what it stored
+    assert stored == materializations(second)["trades_public"].metadata["trades_inserted"].value
