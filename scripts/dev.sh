@@ -8,7 +8,8 @@
 # and the simulator and waits for them; the exit status is then 130 or 143.
 #
 # Ports and data: DAGSTER_PORT (3000), SIM_PORT (8765), POLYMARKET_DATA_DIR (./data),
-# DAGSTER_HOME (./.dagster_home); simulator shape: SIM_SEED, SIM_WALLETS, SIM_LIVE_RATE.
+# DAGSTER_HOME (./.dagster_home); simulator shape: SIM_SEED, SIM_WALLETS, SIM_LIVE_RATE,
+# SIM_LIVE_EVENTS (resolutions, redeems, merges… a minute, by the 5 followed wallets).
 set -euo pipefail
 set -m  # each background job gets its own process group, so stopping one reaches all its processes
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -58,8 +59,11 @@ trap cleanup EXIT
 if [ "$SIMULATOR" = "on" ]; then
   SIM_LOG="$POLYMARKET_DATA_DIR/simulator.log"
   # --state-file keeps the live trades, resolutions and closes across restarts of the simulator.
+  # --live-events: markets resolve, the followed wallets redeem, split, merge and convert live,
+  # so every close reason shows within minutes (not only manual closes from selling).
   polymarket-pipeline simulate --port "${SIM_PORT:-8765}" --seed "${SIM_SEED:-1}" \
     --wallets "${SIM_WALLETS:-60}" --live-rate "${SIM_LIVE_RATE:-0.5}" \
+    --live-events "${SIM_LIVE_EVENTS:-6}" --live-event-wallets 5 \
     --state-file "$POLYMARKET_DATA_DIR/simulator_state.json" < /dev/null > "$SIM_LOG" 2>&1 &
   SIM_PID=$!
   for _ in $(seq 1 150); do

@@ -19,6 +19,7 @@ from polymarket_pipeline.simulator.edgecache import EdgeCache
 from polymarket_pipeline.simulator.faults import FaultInjector
 from polymarket_pipeline.simulator.hostile import install_log_filter
 from polymarket_pipeline.simulator.limits import RateLimiter
+from polymarket_pipeline.simulator.live import LiveEvents, run_live_events
 from polymarket_pipeline.simulator.model import MarketModel, SimulatorConfig
 from polymarket_pipeline.simulator.requestlog import RequestLog
 from polymarket_pipeline.simulator.routes_clob import clob_routes
@@ -45,13 +46,20 @@ def create_app(ctx: SimContext) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         install_log_filter()
-        task = asyncio.create_task(run_live_tape(ctx.model))
+        cfg = ctx.config
+        events = LiveEvents(ctx.model, seed=cfg.seed, wallets=cfg.live_event_wallets)
+        tasks = [
+            asyncio.create_task(run_live_tape(ctx.model)),
+            asyncio.create_task(run_live_events(events, cfg.live_events_per_minute)),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             ctx.model.close()  # flush and release the state file
 
     app = Starlette(

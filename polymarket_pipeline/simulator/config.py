@@ -32,6 +32,10 @@ class SimulatorConfig:
     """Taker settlements per wallet in the generated history (each wallet also gets maker legs)."""
     live_trades_per_second: float = 0.0
     """Settlements per second while running (each is a taker row plus 1-3 maker rows, ~3 rows)."""
+    live_events_per_minute: float = 0.0
+    """Resolutions, redeems, splits, merges, archives and conversions a minute while running (``live``)."""
+    live_event_wallets: int = 0
+    """Live events act on the first N wallets only (0 = any): the demo's followed ones."""
     enforce_limits: bool = False
     v1_offset_cap: int = 3000
     """v1 ``/trades``: offsets above this are a 400 (observed; the spec says 10,000)."""
@@ -89,6 +93,8 @@ class SimulatorConfig:
 SERVING_FIELDS = frozenset(
     {
         "live_trades_per_second",
+        "live_events_per_minute",
+        "live_event_wallets",
         "enforce_limits",
         "v1_offset_cap",
         "v1_max_page",
