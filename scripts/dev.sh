@@ -107,6 +107,14 @@ else
 fi
 
 echo "Dagster UI: http://127.0.0.1:${DAGSTER_PORT:-3000}  (DAGSTER_HOME=$DAGSTER_HOME)"
+echo "(On a new DAGSTER_HOME the daemon logs 'No cursor for event type …' once: it has no history yet.)"
+# From DAGSTER_HOME, so Dagster does not warn that the project's production dagster.yaml in the
+# working directory is not the instance's (the instance's is derived from it above). Every setting
+# is exported already, so nothing depends on the working directory.
+cd "$DAGSTER_HOME"
+# `dagster dev` is the documented command for this Dagster version; `dg dev` (its successor) needs
+# the dg CLI and a dg project layout, so its supersession notice is not shown.
+export PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}ignore:Function \`dev_command\` is superseded"
 # `dagster dev` shuts down its webserver, daemon and code server on SIGINT and maps SIGTERM to the
 # same handler, but a shell started in the background (by a service manager, `cmd &`, a test)
 # passes SIGINT on as *ignored*, and then SIGTERM is ignored too: restore SIGINT before exec.
