@@ -9,22 +9,32 @@ boundary (a bad field, another wallet's row).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from polymarket_pipeline.domain.records import Activity, Fill, Position
 
 
-@dataclass(frozen=True)
-class TradeHistory:
-    """A wallet's fills in a time window, each fill once whatever the paging repeated."""
+@dataclass(frozen=True, kw_only=True)
+class WalkResult:
+    """What every paged read reports beside its rows: whether it read to the end, and its cost."""
 
-    fills: list[Fill] = field(default_factory=list)
     complete: bool = True
     rejected: int = 0
     incomplete_reason: str | None = None
     pages: int = 0
     """Requests the walk made (its share of a sweep's budget)."""
+
+    def walk_fields(self) -> dict[str, Any]:
+        """These fields alone, to carry them over into another result of the same walk."""
+        return {f.name: getattr(self, f.name) for f in fields(WalkResult)}
+
+
+@dataclass(frozen=True, kw_only=True)
+class TradeHistory(WalkResult):
+    """A wallet's fills in a time window, each fill once whatever the paging repeated."""
+
+    fills: list[Fill] = field(default_factory=list)
 
     @property
     def oldest_timestamp(self) -> int | None:
@@ -45,26 +55,19 @@ class FeedPage:
     rejected: int = 0
 
 
-@dataclass(frozen=True)
-class PositionSnapshot:
+@dataclass(frozen=True, kw_only=True)
+class PositionSnapshot(WalkResult):
     """A wallet's open positions, with each page's decoded body as received (for audit)."""
 
     positions: list[Position] = field(default_factory=list)
     bodies: list[Any] = field(default_factory=list)
-    complete: bool = True
-    rejected: int = 0
-    incomplete_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class ActivityHistory:
+@dataclass(frozen=True, kw_only=True)
+class ActivityHistory(WalkResult):
     """A wallet's activity rows (every type when none were asked for), newest first, each once."""
 
     items: list[Activity] = field(default_factory=list)
-    complete: bool = True
-    rejected: int = 0
-    incomplete_reason: str | None = None
-    pages: int = 0
 
     @property
     def oldest_timestamp(self) -> int | None:

@@ -46,7 +46,9 @@ def bulk_upsert(
     dialect = connection.dialect.name
     if dialect == "postgresql" and len(rows) >= COPY_THRESHOLD and not _has_json(table, columns):
         return _copy_upsert(connection, table, rows, columns, key, update_columns, skip_unchanged, keep_known)
-    stmt = _upsert_statement(dialect, table, key, update_columns, skip_unchanged, keep_known)
+    if dialect not in _INSERTS:
+        raise NotImplementedError(f"bulk upsert is not implemented for {dialect!r}")
+    stmt = _on_conflict(_INSERTS[dialect](table), table, key, update_columns, skip_unchanged, keep_known)
     if not count_inserted:
         connection.execute(stmt, list(rows))
         return 0
@@ -64,22 +66,7 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[Mapping[str
         connection.execute(table.insert(), list(rows))
 
 
-def _upsert_statement(
-    dialect: str,
-    table: Table,
-    key: Sequence[str],
-    update: Sequence[str],
-    skip_unchanged: Sequence[str],
-    keep_known: Sequence[str],
-) -> Any:
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(table)
-    elif dialect == "sqlite":
-        stmt = sqlite.insert(table)
-    else:
-        raise NotImplementedError(f"bulk upsert is not implemented for {dialect!r}")
-    return _on_conflict(stmt, table, key, update, skip_unchanged, keep_known)
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 def _on_conflict(

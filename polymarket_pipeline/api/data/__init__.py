@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 Clock = Callable[[], float]
 """Epoch seconds (``time.time``): moving ``end`` bounds and timestamp checks read it."""
 
+
 class DataApi(Protocol):
     """What the client needs from a Data API version."""
 

@@ -29,12 +29,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
 from polymarket_pipeline.api.data.walk import (
     BOUNDS,
+    AdapterCore,
     Walk,
     activity_history,
+    first_timestamp,
     in_window,
     portfolio_value,
     snapshot,
@@ -43,9 +44,14 @@ from polymarket_pipeline.api.data.walk import (
 )
 from polymarket_pipeline.api.errors import ApiHTTPError
 from polymarket_pipeline.api.fields import wire_config
-from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
+from polymarket_pipeline.api.results import (
+    ActivityHistory,
+    FeedPage,
+    PositionSnapshot,
+    TradeHistory,
+)
 from polymarket_pipeline.api.settings import V1_MAX_POSITIONS_LIMIT
-from polymarket_pipeline.api.transport import Params, Transport
+from polymarket_pipeline.api.transport import Params
 from polymarket_pipeline.api.validation import ParseContext, Rejections, validate_rows, wallet_check
 from polymarket_pipeline.domain.addresses import normalize_address
 from polymarket_pipeline.domain.fills import fill_from_trade_activity
@@ -113,18 +119,10 @@ class LimitCycler:
 LIMITS = LimitCycler()
 
 
-class Adapter:
+class Adapter(AdapterCore):
     """Data API v1."""
 
     version = "v1"
-
-    def __init__(self, transport: Transport, clock: Clock) -> None:
-        self.transport = transport
-        self.settings = transport.settings
-        self.clock = clock
-
-    def _now(self) -> int:
-        return int(self.clock())
 
     async def _walk(
         self,
@@ -211,23 +209,23 @@ class Adapter:
         def past_start(page: list[Fill]) -> bool:
             return start is not None and bool(page) and min(f.timestamp for f in page) < start
 
-        walk = await self._walk(
+        walk = await self._trades_walk([("user", wallet)], wallet, max_pages=max_pages, stop=past_start)
+        return TradeHistory(fills=walk.rows(in_window(start, end)), **walk.outcome())
+
+    async def _trades_walk(
+        self, params: Params, wallet: str | None, *, max_pages: int | None, stop: Callable[[list[Any]], bool]
+    ) -> Walk[Any]:
+        """``/trades`` (both legs), offset-paged to its cap, newest first, until ``stop``."""
+        return await self._walk(
             "/trades",
-            [("user", wallet), ("takerOnly", "false")],
+            [*params, ("takerOnly", "false")],
             wallet,
             V1Trade,
             page_size=self.settings.v1_trades_page_size,
             offset_cap=self.settings.v1_offset_cap,
             vary_limit=True,
             max_pages=max_pages,
-            stop=past_start,
-        )
-        return TradeHistory(
-            fills=walk.rows(in_window(start, end)),
-            complete=walk.complete,
-            rejected=walk.rejected,
-            incomplete_reason=walk.reason,
-            pages=len(walk.bodies),
+            stop=stop,
         )
 
     async def trades_before(self, wallet: str, *, end: int, max_pages: int) -> TradeHistory:
@@ -242,29 +240,16 @@ class Adapter:
             normalize_address(wallet), ["TRADE"], start=None, end=end, ascending=False, max_pages=max_pages
         )
         fills = [f for f in map(fill_from_trade_activity, history.items) if f is not None]
+        not_fills = len(history.items) - len(fills)
         return TradeHistory(
-            fills=fills,
-            complete=history.complete,
-            rejected=history.rejected + len(history.items) - len(fills),
-            incomplete_reason=history.incomplete_reason,
-            pages=history.pages,
+            fills=fills, **{**history.walk_fields(), "rejected": history.rejected + not_fills}
         )
 
     async def trade_feed(self, *, since: int, max_pages: int) -> FeedPage:
         def reached(page: list[Fill]) -> bool:
             return any(f.timestamp < since for f in page)
 
-        walk = await self._walk(
-            "/trades",
-            [("takerOnly", "false")],
-            None,
-            V1Trade,
-            page_size=self.settings.v1_trades_page_size,
-            offset_cap=self.settings.v1_offset_cap,
-            vary_limit=True,
-            max_pages=max_pages,
-            stop=reached,
-        )
+        walk = await self._trades_walk([], None, max_pages=max_pages, stop=reached)
         return FeedPage(
             fills=walk.rows(in_window(since, None)), reached_since=walk.complete, rejected=walk.rejected
         )
@@ -307,14 +292,12 @@ class Adapter:
     async def first_activity_at(self, wallet: str) -> int | None:
         """The wallet's oldest activity row's second (one ASC request), None when it has none."""
         wallet = normalize_address(wallet)
-        await self.transport.cooldown.wait(wallet, "GET /activity")
-        route = "GET /activity"
         params: Params = [("user", wallet), ("sortBy", "TIMESTAMP"), ("sortDirection", "ASC"), ("limit", 1)]
-        body = await self.transport.get("data", "/activity", params, route=route, wallet=wallet)
-        assert body is not None
-        ctx = ParseContext(route, wallet, self._now())
-        records = parse_page(ctx, V1Activity, body.data, Rejections(self.transport.stats))
-        return min((a.timestamp for a in records), default=None)
+
+        def parse(ctx: ParseContext, body: Any, rejections: Rejections) -> list[Any]:
+            return parse_page(ctx, V1Activity, body, rejections)
+
+        return await first_timestamp(self.transport, "/activity", params, wallet, self._now(), parse)
 
     async def _activity_walk(
         self,

@@ -20,12 +20,13 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, StrictBool
 
-from polymarket_pipeline.api.data import Clock
 from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
 from polymarket_pipeline.api.data.walk import (
     BOUNDS,
+    AdapterCore,
     Walk,
     activity_history,
+    first_timestamp,
     in_window,
     portfolio_value,
     snapshot,
@@ -35,7 +36,7 @@ from polymarket_pipeline.api.data.walk import (
 from polymarket_pipeline.api.fields import WireModel, wire_config
 from polymarket_pipeline.api.results import ActivityHistory, FeedPage, PositionSnapshot, TradeHistory
 from polymarket_pipeline.api.settings import V2_MAX_LIMIT
-from polymarket_pipeline.api.transport import Params, Transport
+from polymarket_pipeline.api.transport import Params
 from polymarket_pipeline.api.validation import (
     ParseContext,
     Rejections,
@@ -123,18 +124,10 @@ def parse_value(ctx: ParseContext, body: Any, rejections: Rejections) -> Portfol
     return value_of(ctx, V2Value, validate_object(ctx, V2Envelope, body).data, rejections)
 
 
-class Adapter:
+class Adapter(AdapterCore):
     """Data API v2."""
 
     version = "v2"
-
-    def __init__(self, transport: Transport, clock: Clock) -> None:
-        self.transport = transport
-        self.settings = transport.settings
-        self.clock = clock
-
-    def _now(self) -> int:
-        return int(self.clock())
 
     def _end(self, route: str, wallet: str | None, end: int | None = None) -> int:
         """The caller's ``end``, else the moving bound now + allowance (see the module docstring)."""
@@ -196,14 +189,10 @@ class Adapter:
             ("end", self._end("/v2/trades", wallet, end)),
         ]
         walk = await self._walk("/v2/trades", params, wallet, V2Trade, max_pages=max_pages)
-        pages = len(walk.bodies)
-        pages += await self._settle_boundaries(walk, params, wallet)
+        rereads = await self._settle_boundaries(walk, params, wallet)
+        outcome = walk.outcome()
         return TradeHistory(
-            fills=walk.rows(in_window(start, end)),
-            complete=walk.complete,
-            rejected=walk.rejected,
-            incomplete_reason=walk.reason,
-            pages=pages,
+            fills=walk.rows(in_window(start, end)), **{**outcome, "pages": outcome["pages"] + rereads}
         )
 
     async def trades_before(self, wallet: str, *, end: int, max_pages: int) -> TradeHistory:
@@ -293,7 +282,6 @@ class Adapter:
     async def first_activity_at(self, wallet: str) -> int | None:
         """The wallet's oldest activity row's second (one ASC request), None when it has none."""
         wallet = normalize_address(wallet)
-        await self.transport.cooldown.wait(wallet, "GET /v2/activity")
         params: Params = [
             ("user", wallet),
             ("limit", 1),
@@ -301,12 +289,11 @@ class Adapter:
             ("end", self._end("/v2/activity", wallet)),
             ("sort_direction", "ASC"),
         ]
-        route = "GET /v2/activity"
-        body = await self.transport.get("data", "/v2/activity", params, route=route, wallet=wallet)
-        assert body is not None
-        ctx = ParseContext(route, wallet, self._now())
-        records, _ = parse_page(ctx, V2Activity, body.data, Rejections(self.transport.stats))
-        return min((a.timestamp for a in records), default=None)
+
+        def parse(ctx: ParseContext, body: Any, rejections: Rejections) -> list[Any]:
+            return parse_page(ctx, V2Activity, body, rejections)[0]
+
+        return await first_timestamp(self.transport, "/v2/activity", params, wallet, self._now(), parse)
 
     async def value(self, wallet: str) -> tuple[PortfolioValue, Any]:
         return await portfolio_value(

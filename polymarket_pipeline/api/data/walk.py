@@ -17,12 +17,24 @@ from typing import Any, Generic, Protocol, TypeVar
 from polymarket_pipeline.api.data.rows import ValueRow
 from polymarket_pipeline.api.results import ActivityHistory, PositionSnapshot
 from polymarket_pipeline.api.stats import ApiStats
-from polymarket_pipeline.api.transport import Transport
+from polymarket_pipeline.api.transport import Params, Transport
 from polymarket_pipeline.api.validation import ParseContext, Rejections, validate_rows, wallet_check
 from polymarket_pipeline.domain.fills import union_pages
 from polymarket_pipeline.domain.records import PortfolioValue
 
 log = logging.getLogger("polymarket_pipeline.api")
+
+
+class AdapterCore:
+    """What both versions' adapters hold: the transport (and its settings) and the clock."""
+
+    def __init__(self, transport: Transport, clock: Callable[[], float]) -> None:
+        self.transport = transport
+        self.settings = transport.settings
+        self.clock = clock
+
+    def _now(self) -> int:
+        return int(self.clock())
 
 
 class Keyed(Protocol):
@@ -75,6 +87,15 @@ class Walk(Generic[R]):
         rows = union_pages(self.pages)
         return rows if keep is None else [r for r in rows if keep(r)]
 
+    def outcome(self) -> dict[str, Any]:
+        """The walk's ``WalkResult`` fields, for the result a version returns."""
+        return {
+            "complete": self.complete,
+            "rejected": self.rejected,
+            "incomplete_reason": self.reason,
+            "pages": len(self.bodies),
+        }
+
     def straddling_keys(self) -> set[str]:
         """Natural keys that end one page and start the next.
 
@@ -106,13 +127,24 @@ def type_csv(types: tuple[str, ...] | list[str]) -> str:
 def activity_history(walk: Walk[Any], start: int | None, end: int | None) -> ActivityHistory:
     """A finished activity walk as its result: rows in the window, newest first, each once."""
     items = sorted(walk.rows(in_window(start, end)), key=lambda a: -a.timestamp)
-    return ActivityHistory(
-        items=items,
-        complete=walk.complete,
-        rejected=walk.rejected,
-        incomplete_reason=walk.reason,
-        pages=len(walk.bodies),
-    )
+    return ActivityHistory(items=items, **walk.outcome())
+
+
+async def first_timestamp(
+    transport: Transport,
+    path: str,
+    params: Params,
+    wallet: str,
+    now: int,
+    parse: Callable[[ParseContext, Any, Rejections], list[Any]],
+) -> int | None:
+    """The second of the one row an ASC ``limit=1`` request returns (a wallet's first activity)."""
+    route = f"GET {path}"
+    await transport.cooldown.wait(wallet, route)
+    body = await transport.get("data", path, params, route=route, wallet=wallet)
+    assert body is not None
+    records = parse(ParseContext(route, wallet, now), body.data, Rejections(transport.stats))
+    return min((r.timestamp for r in records), default=None)
 
 
 async def portfolio_value(
@@ -143,9 +175,7 @@ def snapshot(walk: Walk[Any]) -> PositionSnapshot:
     return PositionSnapshot(
         positions=positions,
         bodies=walk.bodies,
-        complete=complete,
-        rejected=walk.rejected,
-        incomplete_reason=reason,
+        **{**walk.outcome(), "complete": complete, "incomplete_reason": reason},
     )
 
 
