@@ -183,6 +183,11 @@ class PolymarketClient:
         """
         return await self._data.positions(wallet)
 
+    async def fetch_closed_positions(self, wallet: str) -> PositionSnapshot:
+        """Positions of ``wallet`` with no shares left (size 0), with Polymarket's own ``avg_price``,
+        ``realized_pnl`` and ``total_bought``: v2 ``status=CLOSED``, v1 ``/closed-positions``."""
+        return await self._data.closed_positions(wallet)
+
     async def fetch_positions(self, wallet: str) -> list[Position]:
         """Open positions of ``wallet``; raises ``IncompleteSnapshotError`` unless the snapshot is whole."""
         positions, _ = await self.fetch_positions_raw(wallet)

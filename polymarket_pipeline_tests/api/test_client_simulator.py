@@ -244,6 +244,34 @@ def test_positions_v1_v2_and_truth(sim: Any) -> None:
         assert pos.wallet_address == wallet
 
 
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_closed_positions_carry_the_apis_own_figures(sim: Any, version: str) -> None:
+    """``status=CLOSED`` (v2) and ``/closed-positions`` (v1): every position with no shares left,
+    with the avg price, lifetime bought and realized PnL the simulator's ledger gives."""
+    truth = sim.model.pnl_truth()
+    wallet, positions = next(
+        (w, [p for p in t["positions"] if p["status"] == "CLOSED"])
+        for w, t in truth.items()
+        if sum(1 for p in t["positions"] if p["status"] == "CLOSED") >= 2
+    )
+
+    async def fetch() -> Any:
+        async with PolymarketClient(settings(sim, data_api_version=version)) as client:
+            return await client.fetch_closed_positions(wallet)
+
+    snapshot = run(fetch())
+    assert snapshot.complete
+    got = {p.asset: p for p in snapshot.positions}
+    assert set(got) == {p["asset"] for p in positions}
+    for want in positions:
+        pos = got[want["asset"]]
+        assert pos.size == 0.0
+        assert pos.wallet_address == wallet
+        assert pos.realized_pnl == pytest.approx(float(want["realized_pnl"]), abs=1e-6)
+        assert pos.total_bought == pytest.approx(float(want["total_bought"]), abs=1e-6)
+        assert pos.avg_price == pytest.approx(float(want["avg_price"]), abs=1e-6)
+
+
 def test_redeem_activity_and_resolution(sim: Any) -> None:
     model = sim.model
     truth = model.ground_truth()

@@ -311,6 +311,24 @@ def test_closed_positions_are_out_of_scope() -> None:
     assert "missing required field 'size'" in rejections.samples[0]
 
 
+def test_closed_positions_carry_polymarkets_own_figures() -> None:
+    """Read as ``/closed-positions`` rows, each is a position with no shares and the API's avg,
+    lifetime bought and realized PnL (what the PnL check compares with the replay)."""
+    wallet = "0x6a72f61820b26b1fe4d956e17b6dc2a1ea3033ee"
+    closed, rejections = parse_v1(
+        "pscanner/closed_positions.json", v1.V1ClosedPosition, wallet, "GET /closed-positions"
+    )
+    rows = load("pscanner/closed_positions.json")
+    assert rejections.count == 0
+    assert len(closed) == len(rows)
+    first = closed[0]
+    assert first.size == 0.0
+    assert (first.avg_price, first.total_bought, first.realized_pnl) == (0.27, 1_500_000, 1_095_000)
+    assert first.cur_price == 1
+    assert first.outcome_index == 1
+    assert [p.asset for p in closed] == [r["asset"] for r in rows]
+
+
 # --- Data API: activity ----------------------------------------------------------------------------
 
 

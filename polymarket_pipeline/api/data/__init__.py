@@ -37,6 +37,8 @@ class DataApi(Protocol):
 
     async def positions(self, wallet: str) -> PositionSnapshot: ...
 
+    async def closed_positions(self, wallet: str) -> PositionSnapshot: ...
+
     async def activity(
         self,
         wallet: str,

@@ -84,6 +84,29 @@ class PositionRow(WireModel):
         return Position(**self.__dict__)
 
 
+class ClosedPositionRow(WireModel):
+    """A closed position of v1 ``/closed-positions``: no size (it is 0), Polymarket's own figures.
+
+    (v2 serves closed positions as ``/v2/positions?status=CLOSED`` rows of the open shape.)
+    """
+
+    wallet_address: Address
+    asset: TokenId
+    condition_id: HexId
+    avg_price: OptionalPrice = None
+    total_bought: OptionalAmount = None
+    realized_pnl: OptionalNumber = None
+    cur_price: OptionalPrice = None
+    title: Title = None
+    slug: Slug = None
+    event_slug: Slug = None
+    outcome: Outcome = None
+    outcome_index: OutcomeIndex = None
+
+    def to_record(self) -> Position:
+        return Position(size=0.0, **self.__dict__)
+
+
 class ActivityRow(WireModel):
     """A row of ``/activity`` (v1) or ``/v2/activity``.
 

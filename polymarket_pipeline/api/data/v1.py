@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
-from polymarket_pipeline.api.data.rows import ActivityRow, PositionRow, TradeRow, ValueRow
+from polymarket_pipeline.api.data.rows import ActivityRow, ClosedPositionRow, PositionRow, TradeRow, ValueRow
 from polymarket_pipeline.api.data.walk import (
     BOUNDS,
     AdapterCore,
@@ -58,6 +58,9 @@ from polymarket_pipeline.domain.fills import fill_from_trade_activity
 from polymarket_pipeline.domain.records import Fill, PortfolioValue
 
 _CAMEL = {"wallet_address": "proxyWallet"}
+V1_MAX_CLOSED_LIMIT = 50
+"""v1 ``/closed-positions`` rejects ``limit`` above 50 (documented; default 10)."""
+V1_CLOSED_OFFSET_CAP = 100_000
 
 
 class V1Trade(TradeRow):
@@ -65,6 +68,10 @@ class V1Trade(TradeRow):
 
 
 class V1Position(PositionRow):
+    model_config = wire_config(_CAMEL, camel=True)
+
+
+class V1ClosedPosition(ClosedPositionRow):
     model_config = wire_config(_CAMEL, camel=True)
 
 
@@ -77,7 +84,10 @@ class V1Value(ValueRow):
 
 
 def parse_page(
-    ctx: ParseContext, model: type[TradeRow | PositionRow | ActivityRow], body: Any, rejections: Rejections
+    ctx: ParseContext,
+    model: type[TradeRow | PositionRow | ClosedPositionRow | ActivityRow],
+    body: Any,
+    rejections: Rejections,
 ) -> list[Any]:
     """One page's records: bad rows (and other wallets' rows on wallet calls) rejected one by one;
     a body that is not an array raises."""
@@ -129,7 +139,7 @@ class Adapter(AdapterCore):
         path: str,
         params: Params,
         wallet: str | None,
-        model: type[TradeRow] | type[PositionRow] | type[ActivityRow],
+        model: type[TradeRow] | type[PositionRow] | type[ClosedPositionRow] | type[ActivityRow],
         *,
         page_size: int,
         offset_cap: int,
@@ -264,6 +274,22 @@ class Adapter(AdapterCore):
             V1Position,
             page_size=min(self.settings.v1_positions_page_size, V1_MAX_POSITIONS_LIMIT),
             offset_cap=self.settings.v1_positions_offset_cap,
+            vary_limit=True,
+        )
+        return snapshot(walk)
+
+    async def closed_positions(self, wallet: str) -> PositionSnapshot:
+        """``/closed-positions`` (``limit`` at most 50, offsets up to 100,000): Polymarket's own
+        avg and realized PnL of the positions with no shares left."""
+        wallet = normalize_address(wallet)
+        await self.transport.cooldown.wait(wallet, "GET /closed-positions")
+        walk = await self._walk(
+            "/closed-positions",
+            [("user", wallet), ("sortBy", "TIMESTAMP")],
+            wallet,
+            V1ClosedPosition,
+            page_size=V1_MAX_CLOSED_LIMIT,
+            offset_cap=V1_CLOSED_OFFSET_CAP,
             vary_limit=True,
         )
         return snapshot(walk)

@@ -249,6 +249,19 @@ class Adapter(AdapterCore):
         walk = await self._walk("/v2/positions", params, wallet, V2Position)
         return snapshot(walk)
 
+    async def closed_positions(self, wallet: str) -> PositionSnapshot:
+        """``status=CLOSED``: positions with no shares left, with Polymarket's own avg and realized."""
+        wallet = normalize_address(wallet)
+        await self.transport.cooldown.wait(wallet, "GET /v2/positions")
+        params: Params = [
+            ("user", wallet),
+            ("limit", self._limit),
+            ("status", "CLOSED"),
+            ("include_archived", "true"),  # a market archived since is no reason to hide a closed one
+            ("end", self._end("/v2/positions", wallet)),
+        ]
+        return snapshot(await self._walk("/v2/positions", params, wallet, V2Position))
+
     walks_activity_forward = False
     """v2 walks activity newest first: a walk that stops early leaves older rows behind."""
 
