@@ -630,6 +630,8 @@ class PnlConditionState(Base):
     last_key: Mapped[str] = mapped_column(Text)
     """JSON list [timestamp, phase, tie-break]."""
 
+    __table_args__ = (Index("ix_pnl_condition_state_condition_id", "condition_id"),)  # a market's holders
+
 
 class PnlMarketState(Base):
     """What the replay last knew of each market (tokens, payouts, event members), as a fingerprint:

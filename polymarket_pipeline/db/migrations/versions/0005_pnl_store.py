@@ -297,6 +297,7 @@ def upgrade() -> None:
         sa.Column("last_key", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("wallet_address", "condition_id", name=op.f("pk_pnl_condition_state")),
     )
+    op.create_index("ix_pnl_condition_state_condition_id", "pnl_condition_state", ["condition_id"])
     op.create_table(
         "pnl_market_state",
         sa.Column("condition_id", sa.String(length=66), nullable=False),
