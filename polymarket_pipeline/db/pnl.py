@@ -19,7 +19,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
@@ -369,6 +370,21 @@ def wallet_ledgers(
     return ledgers
 
 
+def ledger_sizes(connection: Connection, wallets: Sequence[str]) -> dict[str, int]:
+    """Stored tape rows per wallet (index-only counts): how much a wallet's first replay will read."""
+    out: dict[str, int] = dict.fromkeys(wallets, 0)
+    for table in (_trades, _activity):
+        for chunk in _chunks(list(wallets)):
+            stmt = (
+                select(table.c.wallet_address, func.count())
+                .where(table.c.wallet_address.in_(chunk))
+                .group_by(table.c.wallet_address)
+            )
+            for wallet, count in connection.execute(stmt):
+                out[wallet] += int(count)
+    return out
+
+
 # --- markets and marks -----------------------------------------------------------------------------
 
 
@@ -505,10 +521,68 @@ class StoredPosition:
     """One ``position_pnl`` row: its figures as stored, and the state they were computed from."""
 
     figures: PositionFigures
-    state: dict[str, Any]
-    outcome: str | None
+    token: dict[str, Any]
+    """``TokenState.to_dict()``, unrounded (what the next run resumes from)."""
+    day: list[Any] | None
+    """The token's fills and notional of the day it last filled: [ISO day, volume, fills]."""
+    label: str | None
+    """The outcome label as first seen (used when the market cache does not know the token)."""
     api_avg_price: Decimal | None
     api_realized_pnl: Decimal | None
+
+
+# --- the stored form of a token's state and of a condition's last key --------------------------------
+# A token's state is a JSON list in TOKEN_FIELDS order, without the asset and condition id (the row's
+# columns). A stored event key keeps its tie-break's first KEY_PREFIX characters (the transaction
+# hash) and then KEY_PAD, a character above any a tie-break holds: the stored key is an upper bound
+# of the real one. Keys are only compared (``is_late``: new < last), so a bound never misses a late
+# row; a row of the same second, phase and transaction as the last one applied is taken as late and
+# its condition replayed exactly. That cuts each stored key from ~250 bytes to ~90.
+
+STATE_VERSION = 1
+TOKEN_FIELDS = (
+    "amount", "avg_price", "total_bought", "buy_cost", "realized_pnl", "fees_usdc", "untracked_shares",
+    "fills", "volume_usdc", "flags", "first_event_at", "last_event_at", "first_fill_at", "last_fill_at",
+    "last_key", "outcome_index",
+)  # fmt: skip
+_IDENTITY = {"asset", "condition_id"}
+KEY_PREFIX = 67
+"""The transaction hash and its separator."""
+KEY_PAD = "\x7f"
+"""Above every character of a tie-break (hex, digits, upper-case names, numbers, ``|``)."""
+
+
+def bound_key(key: Sequence[Any] | None) -> list[Any] | None:
+    """The stored form of an event key: an upper bound of it that keeps its order against new keys."""
+    if key is None:
+        return None
+    tie = str(key[2])
+    if len(tie) > KEY_PREFIX:
+        tie = tie[:KEY_PREFIX] + KEY_PAD
+    return [int(key[0]), int(key[1]), tie]
+
+
+def encode_token(token: Mapping[str, Any], day: Sequence[Any] | None, label: str | None) -> str:
+    """A ``TokenState.to_dict()`` (plus the token's day counts and label) as stored text."""
+    if set(token) != set(TOKEN_FIELDS) | _IDENTITY:
+        changed = sorted(set(token) ^ (set(TOKEN_FIELDS) | _IDENTITY))
+        raise ValueError(
+            f"TokenState fields changed ({changed}): update db.pnl.TOKEN_FIELDS and STATE_VERSION"
+        )
+    values = [token[f] for f in TOKEN_FIELDS]
+    values[TOKEN_FIELDS.index("last_key")] = bound_key(token["last_key"])
+    return json.dumps([STATE_VERSION, values, list(day) if day else None, label], separators=(",", ":"))
+
+
+def decode_token(
+    text: str, asset: str, condition: str
+) -> tuple[dict[str, Any], list[Any] | None, str | None]:
+    version, values, day, label = json.loads(text)
+    if version != STATE_VERSION:
+        raise ValueError(f"position state version {version} is not {STATE_VERSION}")
+    token = dict(zip(TOKEN_FIELDS, values, strict=True))
+    token.update(asset=asset, condition_id=condition)
+    return token, day, label
 
 
 def _figures(r: Any) -> PositionFigures:
@@ -540,34 +614,63 @@ def _figures(r: Any) -> PositionFigures:
 
 
 def _stored_position(r: Any) -> StoredPosition:
-    return StoredPosition(_figures(r), json.loads(r.state), r.outcome, r.api_avg_price, r.api_realized_pnl)
+    token, day, label = decode_token(r.state, r.asset, r.condition_id)
+    return StoredPosition(_figures(r), token, day, label, r.api_avg_price, r.api_realized_pnl)
 
 
-def stored_positions(
-    connection: Connection,
-    wallet: str,
-    *,
-    conditions: Collection[str] = (),
-    assets: Collection[str] = (),
-    marked: bool = False,
-    everything: bool = False,
-) -> dict[str, StoredPosition]:
-    """A wallet's position rows: all (``everything``), or those of ``conditions``, of ``assets``,
-    and (``marked``) every one a mark or an API figure applies to (shares left or API figures)."""
-    p = _positions.c
-    wanted: list[Any] = []
-    if everything:
-        wanted.append(p.wallet_address == wallet)
-    for chunk in _chunks(sorted(set(conditions))):
-        wanted.append(p.condition_id.in_(chunk))
-    for chunk in _chunks(sorted(set(assets))):
-        wanted.append(p.asset.in_(chunk))
-    if marked:
-        wanted.append(or_(p.shares > 0, p.api_avg_price.is_not(None), p.api_realized_pnl.is_not(None)))
-    if not wanted:
-        return {}
-    rows = connection.execute(select(_positions).where(p.wallet_address == wallet, or_(*wanted)))
+def stored_positions(connection: Connection, wallet: str) -> dict[str, StoredPosition]:
+    """Every position row of one wallet."""
+    rows = connection.execute(select(_positions).where(_positions.c.wallet_address == wallet))
     return {r.asset: _stored_position(r) for r in rows}
+
+
+def positions_of(
+    connection: Connection,
+    scopes: Mapping[str, Collection[str]],
+    *,
+    marked: Collection[str] = (),
+    assets: Mapping[str, Collection[str]] | None = None,
+) -> dict[str, dict[str, StoredPosition]]:
+    """Many wallets' rows in one query per chunk: each wallet's rows in the conditions of its scope,
+    and, for the ``marked`` wallets, every row a mark or API figure applies to (shares left, API
+    figures, or an asset of ``assets``)."""
+    p = _positions.c
+    out: dict[str, dict[str, StoredPosition]] = {w: {} for w in (*scopes, *marked)}
+    scoped = {w: set(c) for w, c in scopes.items() if c}
+    conditions = sorted(set().union(*scoped.values())) if scoped else []
+    for wallets in _chunks(sorted(scoped)):
+        for chunk in _chunks(conditions):
+            stmt = select(_positions).where(p.wallet_address.in_(wallets), p.condition_id.in_(chunk))
+            for r in connection.execute(stmt):
+                if r.condition_id in scoped[r.wallet_address]:
+                    out[r.wallet_address][r.asset] = _stored_position(r)
+    wanted_assets = {w: set((assets or {}).get(w, ())) for w in marked}
+    for wallets in _chunks(sorted(set(marked))):
+        applies = or_(p.shares > 0, p.api_avg_price.is_not(None), p.api_realized_pnl.is_not(None))
+        listed = sorted(set().union(*(wanted_assets[w] for w in wallets)))
+        condition = or_(applies, *(p.asset.in_(chunk) for chunk in _chunks(listed)))
+        for r in connection.execute(select(_positions).where(p.wallet_address.in_(wallets), condition)):
+            has_mark = r.shares > 0 or r.api_avg_price is not None or r.api_realized_pnl is not None
+            if has_mark or r.asset in wanted_assets[r.wallet_address]:
+                out[r.wallet_address][r.asset] = _stored_position(r)
+    return out
+
+
+def keys_of(connection: Connection, scopes: Mapping[str, Collection[str]]) -> dict[str, dict[str, EventKey]]:
+    """Many wallets' stored condition keys, each within its scope (one query per chunk)."""
+    k = _conditions.c
+    out: dict[str, dict[str, EventKey]] = {w: {} for w in scopes}
+    scoped = {w: set(c) for w, c in scopes.items() if c}
+    conditions = sorted(set().union(*scoped.values())) if scoped else []
+    for wallets in _chunks(sorted(scoped)):
+        for chunk in _chunks(conditions):
+            stmt = select(k.wallet_address, k.condition_id, k.last_key).where(
+                k.wallet_address.in_(wallets), k.condition_id.in_(chunk)
+            )
+            for r in connection.execute(stmt):
+                if r.condition_id in scoped[r.wallet_address]:
+                    out[r.wallet_address][r.condition_id] = _key_from_json(r.last_key)
+    return out
 
 
 def position_wallets(
@@ -585,23 +688,6 @@ def position_wallets(
 def _key_from_json(text: str) -> EventKey:
     raw = json.loads(text)
     return (int(raw[0]), int(raw[1]), str(raw[2]))
-
-
-def condition_keys(
-    connection: Connection, wallet: str, conditions: Collection[str] | None
-) -> dict[str, EventKey]:
-    """The stored last keys of a wallet's conditions (all when ``conditions`` is None)."""
-    c = _conditions.c
-    stmt = select(c.condition_id, c.last_key).where(c.wallet_address == wallet)
-    if conditions is None:
-        rows = list(connection.execute(stmt))
-    else:
-        rows = [
-            r
-            for chunk in _chunks(sorted(set(conditions)))
-            for r in connection.execute(stmt.where(c.condition_id.in_(chunk)))
-        ]
-    return {r.condition_id: _key_from_json(r.last_key) for r in rows}
 
 
 def holders(connection: Connection, conditions: Collection[str]) -> dict[str, set[str]]:
@@ -645,16 +731,6 @@ def trader_stats(connection: Connection, wallets: Sequence[str] | None = None) -
     return out
 
 
-def daily_rows(connection: Connection, wallet: str) -> list[dict[str, Any]]:
-    d = _daily.c
-    return [
-        dict(r)
-        for r in connection.execute(
-            select(_daily).where(d.wallet_address == wallet).order_by(d.day)
-        ).mappings()
-    ]
-
-
 # --- writes ----------------------------------------------------------------------------------------
 
 
@@ -665,9 +741,11 @@ def position_row(
     outcome: str | None,
     api_avg_price: Decimal | None,
     api_realized_pnl: Decimal | None,
-    state: Mapping[str, Any],
+    token: Mapping[str, Any],
+    day: Sequence[Any] | None,
     now: datetime,
 ) -> dict[str, Any]:
+    """A ``position_pnl`` row: the figures, the API's own, and the token's state to resume from."""
     return {
         "wallet_address": wallet,
         "asset": p.asset,
@@ -696,7 +774,7 @@ def position_row(
         "last_event_at": _at(p.last_event_at),
         "first_fill_at": _at(p.first_fill_at),
         "last_fill_at": _at(p.last_fill_at),
-        "state": json.dumps(state, separators=(",", ":"), sort_keys=True),
+        "state": encode_token(token, day, outcome),
         "updated_at": now,
     }
 
@@ -719,28 +797,40 @@ class WalletWrite:
     daily: dict[str, Any] | None
 
 
-def _claim(connection: Connection, write: WalletWrite) -> bool:
-    """Take the wallet for this write: bump its version if it is still the one read."""
+def _claim(connection: Connection, writes: Sequence[WalletWrite]) -> list[WalletWrite]:
+    """Take the wallets for these writes: insert the new states, and bump each stored version that
+    is still the one read (one statement each way); the others were written by another run since."""
     s = _wallet_state.c
-    if write.expected_version is None:
-        inserted = bulk_upsert(
-            connection,
-            _wallet_state,
-            [{**write.state, "version": 1}],
-            key=["wallet_address"],
-            update=(),
-            count_inserted=True,
+    fresh = [w for w in writes if w.expected_version is None]
+    known = [w for w in writes if w.expected_version is not None]
+    taken: set[str] = set()
+    if fresh:
+        insert: Any = (postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert)(
+            _wallet_state
         )
-        return inserted == 1
-    result = connection.execute(
-        update(_wallet_state)
-        .where(s.wallet_address == write.wallet, s.version == write.expected_version)
-        .values(
-            **{k: v for k, v in write.state.items() if k != "wallet_address"},
-            version=write.expected_version + 1,
+        stmt = insert.on_conflict_do_nothing(index_elements=["wallet_address"]).returning(s.wallet_address)
+        rows = [{**w.state, "version": 1} for w in fresh]
+        taken.update(connection.execute(stmt, rows).scalars())
+    for chunk in _chunks(known):
+        pairs = [(w.wallet, w.expected_version) for w in chunk]
+        stmt = (
+            update(_wallet_state)
+            .where(tuple_(s.wallet_address, s.version).in_(pairs))
+            .values(version=s.version + 1)
+            .returning(s.wallet_address)
         )
-    )
-    return result.rowcount == 1
+        claimed = set(connection.execute(stmt).scalars())
+        taken.update(claimed)
+        rows = [w.state for w in chunk if w.wallet in claimed]
+        if rows:
+            columns = [c for c in rows[0] if c != "wallet_address"]
+            connection.execute(
+                update(_wallet_state)
+                .where(s.wallet_address == bindparam("w"))
+                .values({c: bindparam(f"v_{c}", type_=s[c].type) for c in columns}),
+                [{"w": r["wallet_address"], **{f"v_{c}": r[c] for c in columns}} for r in rows],
+            )
+    return [w for w in writes if w.wallet in taken]
 
 
 _OFFICIAL_STATS = (
@@ -757,7 +847,7 @@ _OFFICIAL_STATS = (
 
 def write_wallets(connection: Connection, writes: Sequence[WalletWrite]) -> list[str]:
     """Write each wallet whose version is still the one read; returns the wallets written."""
-    claimed = [w for w in writes if _claim(connection, w)]
+    claimed = _claim(connection, writes)
     replaced = [w.wallet for w in claimed if w.replace]
     for chunk in _chunks(replaced):
         connection.execute(delete(_positions).where(_positions.c.wallet_address.in_(chunk)))
@@ -775,7 +865,7 @@ def write_wallets(connection: Connection, writes: Sequence[WalletWrite]) -> list
         {
             "wallet_address": w.wallet,
             "condition_id": c,
-            "last_key": json.dumps([k[0], k[1], k[2]], separators=(",", ":")),
+            "last_key": json.dumps(bound_key(k), separators=(",", ":")),
         }
         for w in claimed
         for c, k in sorted(w.condition_keys.items())
@@ -806,22 +896,25 @@ def set_daily_day(connection: Connection, wallet: str, version: int, day: date, 
 
 def update_drawdowns(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Store recomputed drawdowns: ``trader_stats.max_drawdown_usdc`` and each wallet's running curve."""
-    for r in rows:
-        connection.execute(
-            update(_stats)
-            .where(_stats.c.wallet_address == r["wallet"])
-            .values(max_drawdown_usdc=r["worst_now"])
-        )
-        connection.execute(
-            update(_wallet_state)
-            .where(_wallet_state.c.wallet_address == r["wallet"])
-            .values(
-                drawdown_through=r["through"],
-                drawdown_peak=r["peak"],
-                drawdown_worst=r["worst"],
-                version=_wallet_state.c.version + 1,
-            )
-        )
+    if not rows:
+        return
+    connection.execute(
+        update(_stats)
+        .where(_stats.c.wallet_address == bindparam("w"))
+        .values(max_drawdown_usdc=bindparam("worst_now", type_=_stats.c.max_drawdown_usdc.type)),
+        [{"w": r["wallet"], "worst_now": r["worst_now"]} for r in rows],
+    )
+    connection.execute(
+        update(_wallet_state)
+        .where(_wallet_state.c.wallet_address == bindparam("w"))
+        .values(
+            drawdown_through=bindparam("through"),
+            drawdown_peak=bindparam("peak", type_=_wallet_state.c.drawdown_peak.type),
+            drawdown_worst=bindparam("worst", type_=_wallet_state.c.drawdown_worst.type),
+            version=_wallet_state.c.version + 1,
+        ),
+        [{"w": r["wallet"], "through": r["through"], "peak": r["peak"], "worst": r["worst"]} for r in rows],
+    )
 
 
 def replace_user_pnl(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> int:
@@ -842,12 +935,16 @@ def replace_user_pnl(connection: Connection, rows: Sequence[Mapping[str, Any]]) 
 
 
 def write_official_verdicts(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
-    for r in rows:
-        connection.execute(
-            update(_stats)
-            .where(_stats.c.wallet_address == r["wallet_address"])
-            .values(**{k: v for k, v in r.items() if k != "wallet_address"})
-        )
+    """The check's verdicts into ``trader_stats`` (its ``official_*`` columns only)."""
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "wallet_address"]
+    connection.execute(
+        update(_stats)
+        .where(_stats.c.wallet_address == bindparam("w"))
+        .values({c: bindparam(f"v_{c}", type_=_stats.c[c].type) for c in columns}),
+        [{"w": r["wallet_address"], **{f"v_{c}": r[c] for c in columns}} for r in rows],
+    )
 
 
 # --- Polymarket's own series -----------------------------------------------------------------------

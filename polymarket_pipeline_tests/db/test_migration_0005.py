@@ -22,6 +22,7 @@ from polymarket_pipeline.db.schema import MONEY, PRICE
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.activity import key_activity
 from polymarket_pipeline.domain.fills import key_fills
+from polymarket_pipeline.domain.pnl import TokenState
 from polymarket_pipeline.domain.records import Activity, Fill
 
 WALLET = "0x" + "ab" * 20
@@ -156,3 +157,30 @@ def test_the_market_cache_keeps_gamma_membership_when_a_clob_only_refresh_knows_
         markets.store(connection, [clob_only])
         (row,) = markets.load_fresh(connection, [condition], now=NOW, max_age=timedelta(hours=1)).values()
     assert (row.neg_risk, row.event_id, row.resolved_at) == (True, "903193", NOW)
+
+
+def test_a_token_state_is_stored_compactly_and_its_last_key_as_an_order_keeping_bound() -> None:
+    """Positional and without the row's own ids; the last key keeps the transaction hash and becomes
+    an upper bound: every key after the bound is after the real key, and the rest reads back exactly."""
+    condition, asset, tx = "0x" + "a" * 64, "7" * 77, "0x" + "e" * 64
+    key = (2, 1, f"{tx}|{condition}|{asset}|BUY|FILL|1.5|0.3||id")
+    state = TokenState(
+        asset, condition, 1, amount=Decimal("1.5"), avg_price=Decimal(1) / Decimal(3), flags={"oversold"},
+        first_event_at=1, last_event_at=2, last_key=key,
+    )  # fmt: skip
+    text = pnl_store.encode_token(state.to_dict(), ["2026-12-14", "0.45", 1], "No")
+    assert condition not in text
+    assert asset not in text
+    token, day, label = pnl_store.decode_token(text, asset, condition)
+    bound = tuple(token.pop("last_key"))
+    assert token == {k: v for k, v in state.to_dict().items() if k != "last_key"}
+    assert (day, label) == (["2026-12-14", "0.45", 1], "No")
+    assert bound >= key
+    later_tx = (2, 1, "0x" + "f" * 64 + "|x")
+    same_tx_later = (2, 1, f"{tx}|{condition}|{asset}|BUY|FILL|2|0.3||id")
+    assert later_tx > bound  # not late, as against the real key
+    assert same_tx_later < bound  # taken as late: its condition is replayed, exactly
+    assert bound < (3, 0, "")
+    assert pnl_store.bound_key((2, 1, "short")) == [2, 1, "short"]
+    with pytest.raises(ValueError, match="TokenState fields changed"):
+        pnl_store.encode_token({**state.to_dict(), "new_field": 1}, None, None)

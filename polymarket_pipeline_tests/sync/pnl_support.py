@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -20,6 +19,7 @@ from polymarket_pipeline.db.activity import upsert_activity
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.markets import CachedMarket
 from polymarket_pipeline.db.migrate import upgrade
+from polymarket_pipeline.db.pnl import decode_token
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.activity import key_activity
 from polymarket_pipeline.domain.fills import key_fills
@@ -128,11 +128,11 @@ def _normal(value: Any) -> Any:
     return str(value)
 
 
-def _state_json(text: str, today: str) -> Any:
-    data = json.loads(text)
-    if data.get("day") and data["day"][0] != today:
-        data["day"] = None  # yesterday's count of a token untouched since: not part of today's figures
-    return data
+def _state_json(row: dict[str, Any], today: str) -> Any:
+    token, day, label = decode_token(row["state"], row["asset"], row["condition_id"])
+    if day and day[0] != today:
+        day = None  # yesterday's count of a token untouched since: not part of today's figures
+    return {"token": token, "day": day, "label": label}
 
 
 def snapshot_of(engine: Engine, today: str) -> dict[str, Any]:
@@ -147,7 +147,7 @@ def snapshot_of(engine: Engine, today: str) -> dict[str, Any]:
     for table, order in keys.items():
         out[table] = [
             {
-                k: (_state_json(v, today) if k == "state" else _normal(v))
+                k: (_state_json(r, today) if k == "state" else _normal(v))
                 for k, v in r.items()
                 if k not in VOLATILE
             }

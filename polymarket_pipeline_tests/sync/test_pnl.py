@@ -276,6 +276,34 @@ def test_a_late_row_replays_its_condition_and_still_equals_one_run(
         assert snapshot_of(engine, TODAY) == snapshot_of(fresh, TODAY)
 
 
+def test_a_later_leg_of_a_transaction_already_applied_is_replayed_not_guessed(
+    engine: Engine, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Stored keys keep only the transaction hash (db.pnl.bound_key): a second leg of the same
+    transaction and second, stored after the first was applied, replays its condition exactly."""
+    legs = [
+        Fill(W, "BUY", Y2, C2, 10, 0.4, T0, "0x" + "d" * 64, outcome_index=0),
+        Fill(W, "BUY", Y2, C2, 30, 0.6, T0, "0x" + "d" * 64, outcome_index=0),
+    ]
+    sell = [Fill(W, "SELL", Y2, C2, 20, 0.7, T0 + 60, "0x" + "e" * 64, outcome_index=0)]
+    tape = Tape(engine)
+    tape.register(W)
+    tape.fills([legs[0], *sell], NOW)
+    update_pnl(engine, now=NOW)
+    tape.fills([legs[1]], NOW + timedelta(minutes=1))
+    run = update_pnl(engine, now=NOW + timedelta(minutes=2))
+    assert (run.late_events, run.conditions_replayed) == (1, 1)
+    y2 = by_asset(engine)[Y2]
+    assert num(y2["avg_price"]) == D("0.55")  # (4 + 18) / 40, both legs before the sell
+    assert num(y2["realized_pnl"]) == D("3")  # 20 x (0.70 - 0.55)
+    with twin_engine(request, db_url, tmp_path) as fresh:
+        twin = Tape(fresh)
+        twin.register(W)
+        twin.fills([*legs, *sell], NOW)
+        update_pnl(fresh, now=NOW + timedelta(minutes=2))
+        assert snapshot_of(engine, TODAY) == snapshot_of(fresh, TODAY)
+
+
 def test_a_new_day_rolls_unchanged_wallets_and_the_drawdown_spans_the_days(engine: Engine) -> None:
     tape = Tape(engine)
     hand_built(tape)
