@@ -360,8 +360,6 @@ class MarketCache(Base):
     """Gamma's ``closedTime`` of a resolved market (NULL when not given): which day-end marks see
     the payout."""
 
-    __table_args__ = (Index("ix_market_cache_event_id", "event_id"),)
-
 
 class SyncRun(Base):
     """One summary row per sweep, hot cycle or integrations run (what the seeds printed)."""

@@ -99,7 +99,6 @@ def upgrade() -> None:
         batch.add_column(sa.Column("neg_risk", sa.Boolean(), nullable=True))
         batch.add_column(sa.Column("event_id", sa.String(length=100), nullable=True))
         batch.add_column(sa.Column("resolved_at", UtcDateTime(), nullable=True))
-    op.create_index("ix_market_cache_event_id", "market_cache", ["event_id"])
 
     op.create_table(
         "position_pnl",
@@ -321,7 +320,6 @@ def downgrade() -> None:
         op.drop_table(table)
     op.drop_index("ix_position_pnl_condition_wallet", table_name="position_pnl")
     op.drop_table("position_pnl")
-    op.drop_index("ix_market_cache_event_id", table_name="market_cache")
     with op.batch_alter_table("market_cache") as batch:
         for column in ("resolved_at", "event_id", "neg_risk"):
             batch.drop_column(column)
