@@ -37,13 +37,29 @@ from polymarket_pipeline.domain.records import MarketMetadata
 ROUTE = "GET /markets"
 
 
+def _event_id(value: Any) -> str | None:
+    """Gamma event ids are decimal strings (``"903193"``); a JSON integer reads the same; else unknown."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 40:
+        return value.strip()
+    return None
+
+
+EventId = Annotated[str | None, BeforeValidator(_event_id)]
+
+
 class GammaEvent(WireModel):
     model_config = wire_config({}, camel=True)
 
+    id: EventId = None
     slug: Slug = None
     title: Title = None
     category: Name = None
     tags: Labels = []
+    neg_risk: StrictBool | None = None
 
 
 class GammaMarket(WireModel):
@@ -61,6 +77,8 @@ class GammaMarket(WireModel):
     closed: StrictBool | None = None
     uma_resolution_status: Name = None
     end_date: LenientDatetime = None
+    closed_time: LenientDatetime = None
+    neg_risk: StrictBool | None = None
     events: Annotated[list[GammaEvent], BeforeValidator(json_list)] = []
 
     def to_record(self, events: Sequence[GammaEvent] = ()) -> MarketMetadata:
@@ -84,6 +102,11 @@ class GammaMarket(WireModel):
             closed=self.closed,
             uma_resolution_status=self.uma_resolution_status,
             end_date=self.end_date,
+            neg_risk=self.neg_risk
+            if self.neg_risk is not None
+            else next((e.neg_risk for e in events if e.neg_risk is not None), None),
+            event_id=next((e.id for e in events if e.id), None),
+            closed_time=self.closed_time,
         )
 
 

@@ -29,6 +29,9 @@ class CachedMarket:
     resolved: bool
     winner_asset: str | None
     fetched_at: datetime
+    neg_risk: bool | None = None
+    event_id: str | None = None
+    resolved_at: datetime | None = None
 
     def outcome_for(self, asset: str) -> str | None:
         found = self.outcome_of(asset)
@@ -63,6 +66,9 @@ def load_fresh(
             resolved=row.resolved,
             winner_asset=row.winner_asset,
             fetched_at=row.fetched_at,
+            neg_risk=row.neg_risk,
+            event_id=row.event_id,
+            resolved_at=row.resolved_at,
         )
         if market.resolved or now - market.fetched_at <= max_age:
             result[market.condition_id] = market
@@ -83,7 +89,14 @@ def store(connection: Connection, markets: Sequence[CachedMarket]) -> None:
             "resolved": m.resolved,
             "winner_asset": m.winner_asset,
             "fetched_at": m.fetched_at,
+            "neg_risk": m.neg_risk,
+            "event_id": m.event_id,
+            "resolved_at": m.resolved_at,
         }
         for m in markets
     ]
-    bulk_upsert(connection, _cache, rows, key=["condition_id"])
+    # a CLOB-only refresh (Gamma down) knows no event: it keeps what Gamma said before
+    bulk_upsert(connection, _cache, rows, key=["condition_id"], keep_known=_GAMMA_ONLY)
+
+
+_GAMMA_ONLY = ("neg_risk", "event_id", "resolved_at")

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -30,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from polymarket_pipeline.db.types import UtcDateTime
+from polymarket_pipeline.db.types import ExactDecimal, UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -143,10 +145,20 @@ class TradePublic(Base):
     """0 for the first fill with a natural key; n for the n-th exact repeat in one response."""
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ingest_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Insertion order, assigned by the database (a sequence on PostgreSQL, a trigger on SQLite;
+    migration 0005), never by a writer's clock: the PnL layer's cursor. NULL on rows stored
+    before 0005 (the first PnL run replays every wallet whole)."""
 
     __table_args__ = (
         Index("ix_trades_public_wallet_traded_at", "wallet_address", "traded_at"),
         Index("ix_trades_public_traded_at", "traded_at"),
+        Index(
+            "ix_trades_public_ingest_seq",
+            "ingest_seq",
+            postgresql_where=text("ingest_seq IS NOT NULL"),
+            sqlite_where=text("ingest_seq IS NOT NULL"),
+        ),
     )
 
 
@@ -174,8 +186,18 @@ class ActivityPublic(Base):
     occurrence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     first_seen_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    ingest_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    """Like ``trades_public.ingest_seq``."""
 
-    __table_args__ = (Index("ix_activity_public_wallet_occurred_at", "wallet_address", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_activity_public_wallet_occurred_at", "wallet_address", "occurred_at"),
+        Index(
+            "ix_activity_public_ingest_seq",
+            "ingest_seq",
+            postgresql_where=text("ingest_seq IS NOT NULL"),
+            sqlite_where=text("ingest_seq IS NOT NULL"),
+        ),
+    )
 
 
 class RateBudget(Base):
@@ -330,6 +352,13 @@ class MarketCache(Base):
     resolved: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     winner_asset: Mapped[str | None] = mapped_column(String(100), nullable=True)
     fetched_at: Mapped[datetime] = mapped_column()
+    neg_risk: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    """Gamma's ``negRisk``; NULL when Gamma did not say (legacy markets, CLOB-only rows)."""
+    event_id: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    """Gamma's event of the market (``events[0].id``): the neg-risk event a conversion spans."""
+    resolved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Gamma's ``closedTime`` of a resolved market (NULL when not given): which day-end marks see
+    the payout."""
 
 
 class SyncRun(Base):
@@ -346,6 +375,271 @@ class SyncRun(Base):
     stats: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
     __table_args__ = (Index("ix_sync_runs_kind_finished_at", "kind", "finished_at"),)
+
+
+# --- profit and loss (interface.md "Profit and loss"; rules in pnl.md) -----------------------------
+# Money, shares and prices are exact decimals (``ExactDecimal``): NUMERIC on PostgreSQL; on SQLite
+# a double read back through its shortest repr (exact to 15 significant digits). Values written
+# are the quantized Decimals of ``domain.pnl``: USDC and shares to 6 decimals, prices to 12.
+
+MONEY = ExactDecimal(30, 6)
+SHARES = ExactDecimal(30, 6)
+PRICE = ExactDecimal(24, 12)
+RATIO = ExactDecimal(30, 10)
+
+
+class PositionPnl(Base):
+    """One (wallet, token) of the replayed ledger, and the resumable state it was computed from."""
+
+    __tablename__ = "position_pnl"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(100), primary_key=True)
+    condition_id: Mapped[str] = mapped_column(String(66))
+    outcome: Mapped[str | None] = mapped_column(Text, nullable=True)
+    outcome_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    shares: Mapped[Decimal] = mapped_column(SHARES)
+    """Held per the ledger (tracked shares only)."""
+    avg_price: Mapped[Decimal] = mapped_column(PRICE)
+    total_bought: Mapped[Decimal] = mapped_column(SHARES)
+    cost_basis: Mapped[Decimal] = mapped_column(MONEY)
+    buy_cost: Mapped[Decimal] = mapped_column(MONEY)
+    """Sum of size x price over every buy (the ROI denominator)."""
+    realized_pnl: Mapped[Decimal] = mapped_column(MONEY)
+    unrealized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    mark_price: Mapped[Decimal | None] = mapped_column(PRICE, nullable=True)
+    mark_source: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    fees_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    volume_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    fills: Mapped[int] = mapped_column(Integer)
+    untracked_shares: Mapped[Decimal] = mapped_column(SHARES)
+    status: Mapped[str] = mapped_column(String(10))
+    complete: Mapped[bool] = mapped_column(Boolean)
+    incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    api_avg_price: Mapped[Decimal | None] = mapped_column(PRICE, nullable=True)
+    api_realized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    first_event_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_event_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_fill_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_fill_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    state: Mapped[str] = mapped_column(Text)
+    """JSON: the unrounded ``TokenState`` and today's fills and volume of the token (what an
+    incremental run resumes from; text rather than JSON so large batches take the COPY path)."""
+    updated_at: Mapped[datetime] = mapped_column()
+
+    __table_args__ = (
+        # a market's holders (its info changed) and a wallet's tokens in some conditions
+        Index("ix_position_pnl_condition_wallet", "condition_id", "wallet_address"),
+    )
+
+
+class WalletPnlDaily(Base):
+    """A wallet's figures at the end of one UTC day (today's row: as of the last run)."""
+
+    __tablename__ = "wallet_pnl_daily"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    realized_pnl: Mapped[Decimal] = mapped_column(MONEY)
+    fees_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    income_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    unrealized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    unrealized_complete: Mapped[bool] = mapped_column(Boolean)
+    trade_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    position_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    economic_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    volume_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    """That day only (USDC notional of its fills)."""
+    fills: Mapped[int] = mapped_column(Integer)
+    """That day only."""
+    marked_positions: Mapped[int] = mapped_column(Integer)
+    unmarked_positions: Mapped[int] = mapped_column(Integer)
+    mark_basis: Mapped[str] = mapped_column(String(16))
+    """``live`` (today's row: the API's marks) or ``day_end`` (resolution payouts and last fills)."""
+    complete: Mapped[bool] = mapped_column(Boolean)
+    incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    computed_at: Mapped[datetime] = mapped_column()
+
+
+class TraderStats(Base):
+    """A wallet's current totals; the official comparison columns are written by the check."""
+
+    __tablename__ = "trader_stats"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    realized_pnl: Mapped[Decimal] = mapped_column(MONEY)
+    unrealized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    unrealized_complete: Mapped[bool] = mapped_column(Boolean)
+    trade_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    position_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    economic_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    fees_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    income_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    volume_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    """USDC notional of the fills (Polymarket's boards count shares)."""
+    fills: Mapped[int] = mapped_column(Integer)
+    markets: Mapped[int] = mapped_column(Integer)
+    positions: Mapped[int] = mapped_column(Integer)
+    open_positions: Mapped[int] = mapped_column(Integer)
+    wins: Mapped[int] = mapped_column(Integer)
+    losses: Mapped[int] = mapped_column(Integer)
+    win_rate: Mapped[Decimal | None] = mapped_column(RATIO, nullable=True)
+    roi: Mapped[Decimal | None] = mapped_column(RATIO, nullable=True)
+    decided_pnl: Mapped[Decimal] = mapped_column(MONEY)
+    decided_cost: Mapped[Decimal] = mapped_column(MONEY)
+    max_drawdown_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    first_fill_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_fill_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    conversions: Mapped[int] = mapped_column(Integer)
+    official_realized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    official_position_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    official_delta_usdc: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    """Our position PnL minus the official one (the latest ``wallet_pnl_official`` point)."""
+    official_realized_delta_usdc: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    official_agrees: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    official_likely_cause: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    official_point_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    official_checked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    as_of: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class UserPnl(Base):
+    """``trader_stats`` summed over a user's ``wallet_links``."""
+
+    __tablename__ = "user_pnl"
+
+    user_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    wallets: Mapped[int] = mapped_column(Integer)
+    """Distinct linked addresses."""
+    tracked_wallets: Mapped[int] = mapped_column(Integer)
+    """Linked addresses with ``trader_stats`` (registered and computed)."""
+    realized_pnl: Mapped[Decimal] = mapped_column(MONEY)
+    unrealized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    unrealized_complete: Mapped[bool] = mapped_column(Boolean)
+    trade_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    position_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    economic_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    fees_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    income_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    volume_usdc: Mapped[Decimal] = mapped_column(MONEY)
+    fills: Mapped[int] = mapped_column(Integer)
+    complete: Mapped[bool] = mapped_column(Boolean)
+    """False when a linked wallet is incomplete or not tracked."""
+    incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    as_of: Mapped[datetime] = mapped_column()
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class WalletPnlOfficial(Base):
+    """Polymarket's ``/v2/user-pnl`` points as received (None means "not covered", never 0)."""
+
+    __tablename__ = "wallet_pnl_official"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    timestamp: Mapped[datetime] = mapped_column(primary_key=True)
+    source_block: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    realized_market_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    realized_lp_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    realized_combo_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    realized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    unrealized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    position_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    wallet_income: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    economic_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    settled_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    trade_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    fees: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    fees_paid: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    fees_charged: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    fees_refunded: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    maker_rebate: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    taker_rebate: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    reward_income: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    yield_income: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    referral_income: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    sponsored_income: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    deposits: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    withdrawals: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    cashflow_net: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    volume: Mapped[Decimal | None] = mapped_column(SHARES, nullable=True)
+    """Shares traded (Polymarket's boards)."""
+    volume_usdc: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    trade_count: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    interval: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    fidelity: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    source_fidelity: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """The point exactly as received."""
+    fetched_at: Mapped[datetime] = mapped_column()
+
+
+class PnlState(Base):
+    """The PnL layer's global cursor: the ``ingest_seq`` up to which every wallet's rows are applied."""
+
+    __tablename__ = "pnl_state"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    trades_seq: Mapped[int] = mapped_column(BigInteger)
+    activity_seq: Mapped[int] = mapped_column(BigInteger)
+    run_at: Mapped[datetime] = mapped_column()
+
+
+class PnlWalletState(Base):
+    """One wallet's resumable book (its wallet-level part) and running totals."""
+
+    __tablename__ = "pnl_wallet_state"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+    """Bumped by every write: a run writes a wallet only if no other run did since it read it."""
+    book: Mapped[str] = mapped_column(Text)
+    """JSON: ``Book.wallet_dict()`` without the per-condition keys (``pnl_condition_state``)."""
+    totals: Mapped[str] = mapped_column(Text)
+    """JSON: exact sums over the wallet's position rows (trader_stats without a full read)."""
+    trades_seq: Mapped[int] = mapped_column(BigInteger)
+    activity_seq: Mapped[int] = mapped_column(BigInteger)
+    """``ingest_seq`` up to which this wallet's rows are applied (beyond the global cursor after a
+    run restricted to some wallets)."""
+    history_complete: Mapped[bool] = mapped_column(Boolean)
+    """The registry's flags (trades and activity) the book was replayed under."""
+    positions_snapshot_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """The ``positions_current`` snapshot whose marks the figures use."""
+    daily_day: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """The day of the last ``wallet_pnl_daily`` row written live."""
+    drawdown_through: Mapped[date | None] = mapped_column(Date, nullable=True)
+    """Running peak and drawdown of the stored daily curve up to this day (NULL: re-read it)."""
+    drawdown_peak: Mapped[Decimal] = mapped_column(MONEY)
+    drawdown_worst: Mapped[Decimal] = mapped_column(MONEY)
+    replayed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Last replay of the whole wallet."""
+    updated_at: Mapped[datetime] = mapped_column()
+
+
+class PnlConditionState(Base):
+    """The key of the last share-moving event applied per (wallet, condition): what ``is_late`` reads."""
+
+    __tablename__ = "pnl_condition_state"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    condition_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    last_key: Mapped[str] = mapped_column(Text)
+    """JSON list [timestamp, phase, tie-break]."""
+
+    __table_args__ = (Index("ix_pnl_condition_state_condition_id", "condition_id"),)  # a market's holders
+
+
+class PnlMarketState(Base):
+    """What the replay last knew of each market (tokens, payouts, event members), as a fingerprint:
+    a market whose fingerprint changed has its holders' positions in it replayed."""
+
+    __tablename__ = "pnl_market_state"
+
+    condition_id: Mapped[str] = mapped_column(String(66), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column()
 
 
 def table_of(model: type[Base]) -> Table:

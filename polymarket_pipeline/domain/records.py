@@ -226,6 +226,12 @@ class MarketMetadata:
     closed: bool | None = None
     uma_resolution_status: str | None = None
     end_date: datetime | None = None
+    neg_risk: bool | None = None
+    """Gamma's ``negRisk`` (the market's, else its event's); None when not given."""
+    event_id: str | None = None
+    """The id of the market's (first) Gamma event: a neg-risk event's markets share it."""
+    closed_time: datetime | None = None
+    """Gamma's ``closedTime``: when the market closed (resolved), when given."""
 
     @property
     def winner_asset(self) -> str | None:

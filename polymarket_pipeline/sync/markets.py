@@ -137,4 +137,7 @@ def _merge(
         resolved=winner is not None,
         winner_asset=winner,
         fetched_at=now,
+        neg_risk=meta.neg_risk if meta else None,
+        event_id=meta.event_id if meta else None,
+        resolved_at=meta.closed_time if meta and winner is not None else None,
     )

@@ -164,3 +164,22 @@ def test_bad_market_rows_are_rejected_alone(field: str, value: Any) -> None:
 def test_not_an_array_is_a_structural_error() -> None:
     with pytest.raises(PayloadError, match="expected a JSON array, got string"):
         markets("nope")
+
+
+def test_gamma_event_membership_and_resolution_time() -> None:
+    """What the PnL replay needs of a market: its neg-risk flag, its event (a conversion's YES legs
+    are the event's other markets) and when it closed (a day-end mark sees the payout after it)."""
+    (row,), _ = markets([p.gamma_market()])
+    assert row.neg_risk is False
+    assert row.event_id == "1"
+    assert row.closed_time == datetime(2026, 3, 19, 23, 20, 15, tzinfo=UTC)
+    body = p.gamma_market(events=[{"id": 903193, "negRisk": True}], closedTime=None)
+    del body["negRisk"]
+    (event_only,), _ = markets([body])
+    assert event_only.neg_risk is True  # the event's flag when the market gives none
+    assert event_only.event_id == "903193"  # a JSON integer id reads as its decimal string
+    assert event_only.closed_time is None
+    (unknown,), rejected = markets([p.gamma_market(events=[{"id": "not an id"}], negRisk=None)])
+    assert unknown.event_id is None
+    assert unknown.neg_risk is None
+    assert rejected.count == 0  # a junk event id is unknown, not a reason to drop the market

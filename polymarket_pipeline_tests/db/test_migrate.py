@@ -106,7 +106,31 @@ CONTRACT_COLUMNS = {
         "as_of",
         "updated_at",
     },
-}
+    # interface.md "Profit and loss"
+    "position_pnl": {
+        "wallet_address", "asset", "condition_id", "outcome", "shares", "avg_price", "total_bought",
+        "cost_basis", "realized_pnl", "unrealized_pnl", "mark_price", "mark_source", "fees_usdc", "status",
+        "complete", "incomplete_reason", "api_avg_price", "api_realized_pnl", "updated_at",
+    },
+    "wallet_pnl_daily": {
+        "wallet_address", "day", "realized_pnl", "fees_usdc", "income_usdc", "unrealized_pnl", "trade_pnl",
+        "position_pnl", "economic_pnl", "volume_usdc", "fills",
+    },
+    "trader_stats": {
+        "wallet_address", "realized_pnl", "unrealized_pnl", "trade_pnl", "position_pnl", "economic_pnl",
+        "fees_usdc", "income_usdc", "volume_usdc", "fills", "markets", "wins", "losses", "win_rate", "roi",
+        "max_drawdown_usdc", "first_fill_at", "last_fill_at", "complete", "official_position_pnl",
+        "official_delta_usdc", "as_of",
+    },
+    "user_pnl": {
+        "user_id", "wallets", "realized_pnl", "unrealized_pnl", "position_pnl", "economic_pnl", "volume_usdc",
+        "as_of", "complete",
+    },
+    "wallet_pnl_official": {
+        "wallet_address", "timestamp", "realized_pnl", "unrealized_pnl", "position_pnl", "wallet_income",
+        "economic_pnl", "trade_pnl", "fees_paid", "source_block", "fetched_at",
+    },
+}  # fmt: skip
 
 
 def test_upgrade_creates_every_contract_table_and_is_idempotent(db_url: str) -> None:
