@@ -26,6 +26,7 @@ from sqlalchemy.exc import OperationalError
 
 from polymarket_pipeline.db.schema import (
     ActivityPublic,
+    ApiClosedPosition,
     MarketCache,
     PnlConditionState,
     PnlMarketState,
@@ -57,6 +58,7 @@ _trades = table_of(TradePublic)
 _activity = table_of(ActivityPublic)
 _state = table_of(WalletPollState)
 _current = table_of(PositionCurrent)
+_closed_api = table_of(ApiClosedPosition)
 _cache = table_of(MarketCache)
 _positions = table_of(PositionPnl)
 _daily = table_of(WalletPnlDaily)
@@ -455,8 +457,24 @@ class ApiPosition:
 
 
 def api_positions(connection: Connection, wallets: Sequence[str]) -> dict[str, dict[str, ApiPosition]]:
-    """Each wallet's stored ``positions_current`` snapshot, by asset."""
+    """Each wallet's stored ``positions_current`` snapshot, by asset, and the API's own figures of
+    its closed positions (``api_closed_positions``) where no open row names the token."""
     out: dict[str, dict[str, ApiPosition]] = {w: {} for w in wallets}
+    k = _closed_api.c
+    for chunk in _chunks(list(wallets)):
+        rows = connection.execute(
+            select(k.wallet_address, k.asset, k.condition_id, k.cur_price, k.avg_price, k.realized_pnl).where(
+                k.wallet_address.in_(chunk)
+            )
+        )
+        for r in rows:
+            out[r.wallet_address][r.asset] = ApiPosition(
+                r.asset,
+                r.condition_id,
+                optional_decimal(r.cur_price),
+                optional_decimal(r.avg_price),
+                optional_decimal(r.realized_pnl),
+            )
     c = _current.c
     for chunk in _chunks(list(wallets)):
         rows = connection.execute(

@@ -78,6 +78,8 @@ class WalletPollState(Base):
     """The wallet's first activity, as the API told it: how far back an incomplete history goes."""
     history_incomplete_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     """Why the history is incomplete (the walk that stopped early, and where); NULL once whole."""
+    official_fetched_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    """Last read of the wallet's ``/v2/user-pnl`` series (read at most daily, hot wallets only)."""
     last_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_trades_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     last_positions_polled_at: Mapped[datetime | None] = mapped_column(nullable=True)
@@ -573,6 +575,21 @@ class WalletPnlOfficial(Base):
     source_fidelity: Mapped[str | None] = mapped_column(String(8), nullable=True)
     raw: Mapped[dict[str, Any]] = mapped_column(JSON)
     """The point exactly as received."""
+    fetched_at: Mapped[datetime] = mapped_column()
+
+
+class ApiClosedPosition(Base):
+    """Polymarket's own figures for a position with no shares left (``status=CLOSED``), as last read."""
+
+    __tablename__ = "api_closed_positions"
+
+    wallet_address: Mapped[str] = mapped_column(String(42), primary_key=True)
+    asset: Mapped[str] = mapped_column(String(100), primary_key=True)
+    condition_id: Mapped[str] = mapped_column(String(66))
+    avg_price: Mapped[Decimal | None] = mapped_column(PRICE, nullable=True)
+    realized_pnl: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    total_bought: Mapped[Decimal | None] = mapped_column(SHARES, nullable=True)
+    cur_price: Mapped[Decimal | None] = mapped_column(PRICE, nullable=True)
     fetched_at: Mapped[datetime] = mapped_column()
 
 
