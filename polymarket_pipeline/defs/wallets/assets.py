@@ -12,7 +12,6 @@ status tells which days hold fills. Thin Dagster wrappers: the plan and the reco
 import asyncio
 import random
 import time
-import warnings
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -192,11 +191,6 @@ class TradesHistoryConfig(dg.Config):
     tier: str = Field(default="all", description="Which wallets: all, hot or cold.")
     grace_seconds: float = 30.0
     max_failure_share: float = WalletSweepConfig().max_failure_share
-
-
-# single-run backfills are what makes a UI backfill of a date range one run; the parameter is
-# marked beta in this Dagster version, which is pinned, so its notice is not printed at every load
-warnings.filterwarnings("ignore", message=".*backfill_policy.*", category=dg.BetaWarning)
 
 
 @dg.asset(

@@ -1,0 +1,147 @@
+"""The PnL assets through the real boundaries: a simulator over HTTP, SQLite and PostgreSQL, a real
+Dagster instance, the jobs as the daemon runs them."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import dagster as dg
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from polymarket_pipeline.db import wallets
+from polymarket_pipeline.simulator.server import SimulatorServer
+
+HOT = 3
+
+
+def follow_and_sweep(sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: Any) -> list[str]:
+    hot = sim.model.wallets[:HOT]
+    with engine.begin() as connection:
+        wallets.register_wallets(connection, sim.model.wallets)
+        for address in hot:
+            wallets.add_follow(connection, "fan", address)
+    for job in ("hot_wallets_job", "cold_wallets_job"):
+        assert defs.resolve_job_def(job).execute_in_process(instance=instance).success
+    return hot
+
+
+def pnl(defs: dg.Definitions, instance: Any) -> dg.ExecuteInProcessResult:
+    result = defs.resolve_job_def("pnl_job").execute_in_process(instance=instance, raise_on_error=False)
+    assert result.success, [e.message for e in result.all_events if e.is_failure]
+    return result
+
+
+def rows(engine: Engine, table: str) -> list[dict[str, Any]]:
+    with engine.connect() as connection:
+        return [dict(r) for r in connection.execute(sa.text(f"SELECT * FROM {table}")).mappings()]
+
+
+def test_pnl_job_gives_every_position_polymarkets_figures_and_the_check_passes(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    follow_and_sweep(sim, engine, defs, instance)
+    result = pnl(defs, instance)
+
+    truth = sim.model.pnl_truth()
+    stored = {(r["wallet_address"], r["asset"]): r for r in rows(engine, "position_pnl")}
+    exact = {r["wallet_address"] for r in rows(engine, "trader_stats") if r["complete"]}
+    assert exact  # most ledgers are exact; the rest say why (e.g. a conversion whose legs are unknown)
+    compared = 0
+    for wallet in exact:
+        for p in truth[wallet]["positions"]:
+            row = stored[(wallet, p["asset"])]
+            compared += 1
+            assert Decimal(str(row["shares"])) == pytest.approx(
+                Decimal(p["tracked_shares"]), abs=Decimal("1e-6")
+            ), (wallet, p["asset"])
+            assert Decimal(str(row["realized_pnl"])) == pytest.approx(
+                Decimal(p["realized_pnl"]), abs=Decimal("1e-5")
+            ), (wallet, p["asset"])
+    assert compared > 20
+    for r in rows(engine, "trader_stats"):
+        assert r["complete"] or r["incomplete_reason"]  # never incomplete without saying why
+
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    check = checks["pnl_matches_polymarket"]
+    assert check.passed, str({k: v.value for k, v in check.metadata.items()})
+    assert check.metadata["wallets_compared"].value >= 1  # the hot wallets' official series
+    stats_event = instance.get_latest_materialization_event(dg.AssetKey("trader_stats"))
+    assert stats_event is not None
+    metadata = stats_event.asset_materialization.metadata  # type: ignore[union-attr]
+    board = metadata["leaderboard"].value
+    assert board.records  # type: ignore[attr-defined]
+    assert {"position_pnl", "win_rate", "roi", "volume_usdc", "max_drawdown_usdc", "complete"} <= set(
+        board.records[0].data  # type: ignore[attr-defined]
+    )
+    assert isinstance(metadata["total_position_pnl"].value, float)
+    daily = instance.get_latest_materialization_event(dg.AssetKey("wallet_pnl_daily"))
+    assert daily is not None
+    assert daily.dagster_event.partition  # today's partition
+
+
+def test_a_skewed_official_series_fails_the_warn_check_naming_the_wallet(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    hot = follow_and_sweep(sim, engine, defs, instance)
+    sim.model.skew_official_pnl(hot[0], 500.0)
+    result = pnl(defs, instance)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["pnl_matches_polymarket"]
+    assert not check.passed
+    assert check.severity == dg.AssetCheckSeverity.WARN
+    named = {d["wallet"]: d for d in check.metadata["disagreeing_wallets"].value}  # type: ignore[union-attr]
+    assert hot[0] in named
+    assert abs(abs(named[hot[0]]["realized_delta_usdc"]) - 500.0) < 1.0
+    assert named[hot[0]]["likely_cause"]
+    stats = {r["wallet_address"]: r for r in rows(engine, "trader_stats")}
+    assert stats[hot[0]]["official_delta_usdc"] is not None
+    assert abs(float(stats[hot[0]]["official_delta_usdc"])) > 400
+
+
+def test_the_sensor_asks_for_a_run_only_when_something_is_new(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    follow_and_sweep(sim, engine, defs, instance)
+    sensor = defs.get_repository_def().get_sensor_def("pnl_sensor")
+
+    def tick() -> dg.SensorResult:
+        with dg.build_sensor_context(
+            instance=instance, definitions=defs, resources=dict(defs.resources or {})
+        ) as context:
+            result = sensor(context)
+        assert isinstance(result, dg.SensorResult)
+        return result
+
+    first = tick()
+    assert first.run_requests  # the first run
+    pnl(defs, instance)
+    idle = tick()
+    assert not idle.run_requests
+    assert idle.skip_reason is not None
+    market = next(m for m in sim.model.markets if not m.closed)
+    sim.model.inject_trade(sim.model.wallets[0], market.token_ids[0], "BUY", 5, 0.4, makers=None)
+    assert defs.resolve_job_def("hot_wallets_job").execute_in_process(instance=instance).success
+    assert tick().run_requests  # new tape rows
+
+
+def test_a_past_day_is_backfilled_from_its_partition(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    follow_and_sweep(sim, engine, defs, instance)
+    pnl(defs, instance)
+    days = sorted({str(r["day"])[:10] for r in rows(engine, "wallet_pnl_daily")})
+    fills = rows(engine, "trades_public")
+    first_day = min(str(f["traded_at"])[:10] for f in fills)
+    job = defs.resolve_implicit_global_asset_job_def()
+    result = job.execute_in_process(
+        instance=instance, partition_key=first_day, asset_selection=[dg.AssetKey("wallet_pnl_daily")]
+    )
+    assert result.success
+    after = {str(r["day"])[:10] for r in rows(engine, "wallet_pnl_daily")}
+    assert first_day in after
+    assert first_day not in days or after >= set(days)
+    event = instance.get_latest_materialization_event(dg.AssetKey("wallet_pnl_daily"))
+    assert event is not None
+    assert "position_pnl" in event.asset_materialization.metadata  # type: ignore[union-attr]
