@@ -38,6 +38,7 @@ from polymarket_pipeline.settings import (
     parse_database_url,
     settings_lines,
 )
+from polymarket_pipeline.sync.pnl.report import PnlReport, UnknownSubjectError, user_report, wallet_report
 
 if TYPE_CHECKING:
     import dagster as dg
@@ -53,7 +54,11 @@ KNOWN_CHAINS = ("polygon",)
 
 BAD_INPUT: tuple[type[Exception], ...] = (SettingsError, DatabaseConfigError, migrate.SchemaTooNewError)
 """Errors that mean the user must change what they gave us (exit 2)."""
-OPERATIONAL: tuple[type[Exception], ...] = (migrate.SchemaNotCurrentError, wallets.RegistryError)
+OPERATIONAL: tuple[type[Exception], ...] = (
+    migrate.SchemaNotCurrentError,
+    wallets.RegistryError,
+    UnknownSubjectError,
+)
 """Errors about the state of the world (exit 1)."""
 
 
@@ -482,6 +487,87 @@ def simulate(
         serve_forever(host, port, sim_config, on_ready=on_ready)
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+# --- pnl ----------------------------------------------------------------------------------------
+@cli.group("pnl")
+def pnl_group() -> None:
+    """Profit and loss from the stored ledger (kept current by pnl_job)."""
+
+
+def _optional_address(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    return None if value is None else _address(ctx, param, value)
+
+
+@pnl_group.command("show")
+@click.argument("address", required=False, callback=_optional_address)
+@click.option(
+    "--user", "user_id", default=None, callback=_user_id, help="A user's figures over their linked wallets."
+)
+@click.option("--top", default=10, show_default=True, type=click.IntRange(0, 1000), help="Positions listed.")
+@click.pass_obj
+def pnl_show(state: _State, address: str | None, user_id: str | None, top: int) -> None:
+    """Print ADDRESS's (or --user USER's) figures and the positions that weigh most."""
+    if (address is None) == (user_id is None):
+        raise click.UsageError("give a wallet ADDRESS or --user USER_ID (one of them)")
+    with _database(state) as engine:
+        report = wallet_report(engine, address, top) if address else user_report(engine, str(user_id), top)
+    for line in pnl_lines(report, user=user_id is not None):
+        click.echo(line)
+
+
+def _money(value: object) -> str:
+    return "unknown" if value is None else f"{float(str(value)):,.2f}"
+
+
+def _share(value: object) -> str:
+    return "-" if value is None else f"{float(str(value)) * 100:.1f} %"
+
+
+def pnl_lines(report: PnlReport, *, user: bool) -> list[str]:
+    """The figures as lines: what each is, whether exact, how it compares with Polymarket's."""
+    f = report.figures
+    exact = "exact" if f.get("complete") else f"NOT exact: {f.get('incomplete_reason') or 'incomplete'}"
+    subject = f"user {report.subject} ({len(report.wallets)} linked wallets)" if user else report.subject
+    lines = [f"{subject}  [{exact}]  as of {_fmt(f.get('as_of'))}"]
+    lines.append(
+        f"  position PnL  {_money(f.get('position_pnl')):>14} USDC = realized "
+        f"{_money(f.get('realized_pnl'))} + unrealized {_money(f.get('unrealized_pnl'))} - fees "
+        f"{_money(f.get('fees_usdc'))}"
+    )
+    lines.append(
+        f"  economic PnL  {_money(f.get('economic_pnl')):>14} USDC = position PnL + income "
+        f"{_money(f.get('income_usdc'))} (rewards, rebates)"
+    )
+    lines.append(
+        f"  volume        {_money(f.get('volume_usdc')):>14} USDC (notional) over {f.get('fills', 0)} fills"
+    )
+    if user:
+        lines.append("  wallets       " + ", ".join(report.wallets))
+    else:
+        lines.append(
+            f"  wins {f.get('wins', 0)}, losses {f.get('losses', 0)}, win rate {_share(f.get('win_rate'))}, "
+            f"ROI {_share(f.get('roi'))}, max drawdown {_money(f.get('max_drawdown_usdc'))} USDC"
+        )
+        if f.get("official_checked_at") is not None:
+            verdict = (
+                "agrees" if f.get("official_agrees") else f"disagrees ({f.get('official_likely_cause')})"
+            )
+            lines.append(
+                f"  Polymarket    {_money(f.get('official_position_pnl')):>14} USDC position PnL at "
+                f"{_fmt(f.get('official_point_at'))}: delta {_money(f.get('official_delta_usdc'))}, {verdict}"
+            )
+    if report.top_positions:
+        lines.append("  top positions (by |realized + unrealized|):")
+    for p in report.top_positions:
+        flag = "" if p.get("complete") else f"  [{p.get('incomplete_reason')}]"
+        outcome = str(p.get("outcome") or "?")[:12]
+        lines.append(
+            f"    {p['status']:8} {outcome:12} shares {float(str(p['shares'])):>12,.2f}"
+            f"  avg {float(str(p['avg_price'])):.4f}  realized {_money(p['realized_pnl']):>10}"
+            f"  unrealized {_money(p.get('unrealized_pnl')):>10}  {p['asset'][:16]}...{flag}"
+        )
+    return lines
 
 
 # --- integrations -----------------------------------------------------------------------------

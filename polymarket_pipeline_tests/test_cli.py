@@ -7,6 +7,7 @@ script as a subprocess.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shlex
 import shutil
@@ -21,6 +22,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
+from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.cli import _simulator_config, cli
 from polymarket_pipeline.db import wallets
 from polymarket_pipeline.db.engine import create_db_engine
@@ -28,6 +30,9 @@ from polymarket_pipeline.settings import env_names
 from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
+from polymarket_pipeline.sync.pnl import update_pnl
+from polymarket_pipeline.sync.sweep import sweep
+from polymarket_pipeline_tests.support import fast_settings
 
 WALLET = "0x1111111111111111111111111111111111111111"
 OTHER = "0x2222222222222222222222222222222222222222"
@@ -428,3 +433,43 @@ def test_a_reader_that_stops_early_ends_the_listing_quietly(
     assert status.stdout.strip() in ("0", "141"), (status.stdout, status.stderr)
     assert (clean_env / "stderr.txt").read_text() == ""
     assert (clean_env / "first.txt").read_text().strip()  # the header line did arrive
+
+
+def test_pnl_show_prints_a_wallets_and_a_users_figures(migrated: str, sim: SimulatorServer) -> None:
+    engine = create_db_engine(migrated)
+    wallet, other = sim.model.wallets[0], sim.model.wallets[1]
+    with engine.begin() as connection:
+        wallets.register_wallets(connection, sim.model.wallets)
+        wallets.add_link(connection, "ann", wallet)
+        wallets.add_link(connection, "ann", other)
+
+    async def sweep_all() -> None:
+        async with PolymarketClient(fast_settings(sim)) as client:
+            await sweep(client, engine, sim.model.wallets)
+
+    asyncio.run(sweep_all())
+    update_pnl(engine, now=datetime.now(UTC))
+    with engine.connect() as connection:
+        stats = connection.execute(
+            sa.text("SELECT realized_pnl, fills FROM trader_stats WHERE wallet_address = :w"), {"w": wallet}
+        ).one()
+    engine.dispose()
+
+    shown = invoke("pnl", "show", wallet.upper().replace("0X", "0x"), db=migrated)
+    assert shown.exit_code == 0, shown.output
+    assert shown.stdout.splitlines()[0].startswith(wallet)
+    assert f"realized {float(stats.realized_pnl):,.2f}" in shown.stdout
+    assert f"over {stats.fills} fills" in shown.stdout
+    assert "top positions" in shown.stdout
+
+    user = invoke("pnl", "show", "--user", "ann", db=migrated)
+    assert user.exit_code == 0, user.output
+    assert "user ann (2 linked wallets)" in user.stdout
+    assert wallet in user.stdout
+    assert other in user.stdout
+
+    assert_one_error(invoke("pnl", "show", OTHER, db=migrated), 1, OTHER)  # registered nowhere
+    assert_one_error(invoke("pnl", "show", "--user", "nobody", db=migrated), 1, "'nobody'")
+    assert_one_error(invoke("pnl", "show", db=migrated), 2, "ADDRESS or --user")
+    assert_one_error(invoke("pnl", "show", wallet, "--user", "ann", db=migrated), 2, "one of them")
+    assert_one_error(invoke("pnl", "show", "0x123", db=migrated), 2, "0x123")
