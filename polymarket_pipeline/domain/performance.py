@@ -424,10 +424,17 @@ def compare_with_official(
 
 
 def compare_wallet(ours: WalletPerformance, official: OfficialPoint) -> OfficialVerdict:
-    """:func:`compare_with_official` with a wallet's performance."""
+    """:func:`compare_with_official` with a wallet's performance.
+
+    Polymarket's ``realized_pnl`` is net of fees (its ``position_pnl = realized + unrealized`` is
+    the net figure, and ``trade_pnl = position_pnl + fees``), while ours is pre-fee, as the
+    positions' are: ours is compared less the fees paid.
+    """
+    with localcontext(LEDGER_CONTEXT):
+        realized_net = ours.realized_pnl - ours.fees_usdc
     return compare_with_official(
         official,
-        realized_pnl=ours.realized_pnl,
+        realized_pnl=realized_net,
         position_pnl=ours.position_pnl,
         fees_usdc=ours.fees_usdc,
         complete=ours.complete,

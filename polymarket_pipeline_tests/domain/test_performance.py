@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -319,3 +320,15 @@ def test_the_agreement_share_counts_only_complete_ledgers() -> None:
     assert (counts.incomplete_excluded, counts.not_covered) == (2, 1)
     assert counts.share == D("0.6666666667")
     assert agreement_counts([]).share is None
+
+
+def test_polymarkets_realized_pnl_is_net_of_fees_so_ours_is_compared_less_the_fees() -> None:
+    positions, book = wallet_positions()
+    perf = wallet_performance(book, positions)
+    fees = D("3.25")
+    with_fees = replace(perf, fees_usdc=fees)
+    exact = compare_wallet(with_fees, OfficialPoint(realized_pnl=perf.realized_pnl - fees))
+    assert exact.realized_delta == 0
+    assert exact.realized_agrees is True
+    pre_fee = compare_wallet(with_fees, OfficialPoint(realized_pnl=perf.realized_pnl))
+    assert pre_fee.realized_delta == -fees

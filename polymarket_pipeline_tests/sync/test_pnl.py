@@ -520,9 +520,10 @@ def test_the_agreement_report_finds_a_seeded_disagreement_and_its_likely_cause(e
         W,
         [
             point(day - 86_400, source_block=1, realized_pnl=0.0, position_pnl=0.0, raw={"old": True}),
-            # realized agrees (83.20), position PnL is 50 above ours: the marks differ
-            point(day, source_block=2, realized_pnl=D("83.2"), position_pnl=D("135.29"), unrealized_pnl=52.09,
-                  fees_paid=-0.71, raw={"timestamp": day}),
+            # realized agrees (Polymarket's is net of fees: our 83.20 less the 0.71 paid), position PnL
+            # is 50 above ours: the marks differ
+            point(day, source_block=2, realized_pnl=D("82.49"), position_pnl=D("135.29"),
+                  unrealized_pnl=52.09, fees_paid=-0.71, raw={"timestamp": day}),
         ],
         fetched,
     )  # fmt: skip
