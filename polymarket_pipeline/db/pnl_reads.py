@@ -114,3 +114,14 @@ def user_figures(connection: Connection, user_id: str) -> tuple[dict[str, Any] |
         )
     )
     return (None if row is None else dict(row)), wallets
+
+
+def last_events(connection: Connection, wallets: Sequence[str]) -> dict[str, Any]:
+    """Each wallet's newest ledger event as replayed (the latest ``last_event_at`` of its positions)."""
+    p = _positions.c
+    rows = connection.execute(
+        select(p.wallet_address, func.max(p.last_event_at))
+        .where(p.wallet_address.in_(list(wallets)))
+        .group_by(p.wallet_address)
+    )
+    return {wallet: at for wallet, at in rows if at is not None}

@@ -121,6 +121,7 @@ def agreement_check(report: AgreementReport) -> dg.AssetCheckResult:
         "likely_causes": dg.MetadataValue.json(report.likely_causes),
         "disagreeing_positions": dg.MetadataValue.json(position_lines(report)),
         "wallets_without_figures": len(report.wallets_without_figures),
+        "wallets_moved_since_point": dg.MetadataValue.json(report.wallets_moved_since_point),
         "tolerance": "wallets: max($10, 1 %) of Polymarket's figure; positions: avg ±5e-5, realized "
         "within max($0.01, 1e-4 x cost); incomplete ledgers are excluded, never counted as agreeing",
     }

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from polymarket_pipeline.db import pnl as store
+from polymarket_pipeline.db import pnl_reads
 from polymarket_pipeline.db.engine import reading
 from polymarket_pipeline.domain.performance import (
     AgreementCounts,
@@ -58,6 +59,9 @@ class AgreementReport:
     likely_causes: dict[str, int]
     wallets_without_figures: list[str]
     """Wallets with official points but no ``trader_stats`` row yet."""
+    wallets_moved_since_point: list[str]
+    """Wallets whose ledger has events after their latest official point: the two describe
+    different ledgers, so they are not compared until the next official read."""
     positions_compared: int
     """Positions of complete ledgers with API figures."""
     positions_agreeing: int
@@ -119,16 +123,22 @@ def pnl_agreement(engine: Engine, *, now: datetime) -> AgreementReport:
     with reading(engine) as conn:
         official = store.latest_official(conn)
         stats = store.trader_stats(conn, sorted(official)) if official else {}
+        last_events = pnl_reads.last_events(conn, sorted(official)) if official else {}
         positions = list(store.position_wallets(conn, with_api_figures=True))
         ledgers = store.trader_stats(conn, sorted({wallet for wallet, _ in positions}))
     verdicts = []
     disagreements: list[WalletDisagreement] = []
     missing: list[str] = []
+    moved: list[str] = []
     updates = []
     for wallet, point_row in sorted(official.items()):
         row = stats.get(wallet)
         if row is None:
             missing.append(wallet)
+            continue
+        last = last_events.get(wallet)
+        if last is not None and last > utc(point_row["timestamp"]):
+            moved.append(wallet)
             continue
         point = _official_point(point_row)
         verdict = compare_wallet(_performance_of_row(row), point)
@@ -199,6 +209,7 @@ def pnl_agreement(engine: Engine, *, now: datetime) -> AgreementReport:
         disagreements=disagreements,
         likely_causes=dict(Counter(d.likely_cause or "unknown" for d in disagreements)),
         wallets_without_figures=missing,
+        wallets_moved_since_point=moved,
         positions_compared=compared,
         positions_agreeing=agreeing,
         positions_incomplete_excluded=excluded,

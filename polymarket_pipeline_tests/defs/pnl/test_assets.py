@@ -200,3 +200,20 @@ def test_every_pnl_table_matches_the_simulators_ground_truth(
     stored = sorted((r for r in official if r["wallet_address"] == hot[0]), key=lambda r: str(r["timestamp"]))
     assert len(stored) == len(series)
     assert near(stored[0]["realized_pnl"], series[0]["realized_pnl"], "1e-6")
+
+
+def test_a_wallet_that_traded_after_its_official_point_is_not_compared_until_the_next_read(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    hot = follow_and_sweep(sim, engine, defs, instance)
+    pnl(defs, instance)  # reads the official series (at most daily from now on)
+    market = next(m for m in sim.model.markets if not m.closed)
+    sim.model.inject_trade(hot[0], market.token_ids[0], "BUY", 50, 0.3, makers=None)
+    assert defs.resolve_job_def("hot_wallets_job").execute_in_process(instance=instance).success
+    result = pnl(defs, instance)
+    check = {e.check_name: e for e in result.get_asset_check_evaluations()}["pnl_matches_polymarket"]
+    assert hot[0] in check.metadata["wallets_moved_since_point"].value  # type: ignore[operator]
+    named = {d["wallet"] for d in check.metadata["disagreeing_wallets"].value}  # type: ignore[union-attr]
+    assert hot[0] not in named  # a stale point is no disagreement
+    moved = check.metadata["wallets_moved_since_point"].value  # the trade's makers moved too
+    assert check.metadata["wallets_compared"].value == len(hot) - len(moved)  # type: ignore[arg-type]
