@@ -139,6 +139,19 @@ def pnl_agreement(engine: Engine, *, now: datetime) -> AgreementReport:
         last = last_events.get(wallet)
         if last is not None and last > utc(point_row["timestamp"]):
             moved.append(wallet)
+            updates.append(  # an earlier verdict no longer describes this ledger
+                {
+                    "wallet_address": wallet,
+                    "official_realized_pnl": _official_point(point_row).realized_pnl,
+                    "official_position_pnl": _official_point(point_row).position_pnl,
+                    "official_delta_usdc": None,
+                    "official_realized_delta_usdc": None,
+                    "official_agrees": None,
+                    "official_likely_cause": "moved_since_point",
+                    "official_point_at": point_row["timestamp"],
+                    "official_checked_at": now,
+                }
+            )
             continue
         point = _official_point(point_row)
         verdict = compare_wallet(_performance_of_row(row), point)

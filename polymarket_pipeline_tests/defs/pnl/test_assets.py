@@ -215,5 +215,8 @@ def test_a_wallet_that_traded_after_its_official_point_is_not_compared_until_the
     assert hot[0] in check.metadata["wallets_moved_since_point"].value  # type: ignore[operator]
     named = {d["wallet"] for d in check.metadata["disagreeing_wallets"].value}  # type: ignore[union-attr]
     assert hot[0] not in named  # a stale point is no disagreement
+    stats = {r["wallet_address"]: r for r in rows(engine, "trader_stats")}
+    assert stats[hot[0]]["official_agrees"] is None  # nor is the earlier verdict kept
+    assert stats[hot[0]]["official_likely_cause"] == "moved_since_point"
     moved = check.metadata["wallets_moved_since_point"].value  # the trade's makers moved too
     assert check.metadata["wallets_compared"].value == len(hot) - len(moved)  # type: ignore[arg-type]
