@@ -240,6 +240,10 @@ class PolymarketClient:
         """CLOB's view of one market (``closed`` + winning token); None when unknown or unusable."""
         return await clob.fetch_market(self._transport, condition_id, int(self.clock()))
 
+    async def fetch_event_markets(self, event_ids: Sequence[str]) -> list[MarketMetadata]:
+        """Gamma metadata of every market of the given events (a neg-risk event's members)."""
+        return await gamma.fetch_event_markets(self._transport, event_ids, int(self.clock()))
+
     async def fetch_market_metadata(self, condition_ids: Sequence[str]) -> list[MarketMetadata]:
         """Gamma metadata for the given markets, open or closed, in input order (unknown ids skipped)."""
         return await gamma.fetch_metadata(self._transport, condition_ids, int(self.clock()))

@@ -121,10 +121,7 @@ def parse_markets(body: Any, ctx: ParseContext, rejections: Rejections) -> list[
 
 
 def parse_events(body: Any, ctx: ParseContext, rejections: Rejections) -> list[MarketMetadata]:
-    """The markets of an ``/events`` answer (array or one event), classified by their event.
-
-    Not a route the pipeline calls today; it shows that event listings read the same way.
-    """
+    """The markets of an ``/events`` answer (array or one event), classified by their event."""
     events = [body] if isinstance(body, dict) else body
     out: list[MarketMetadata] = []
     for event in validate_rows(ctx, GammaEventWithMarkets, events, rejections):
@@ -161,3 +158,30 @@ async def fetch_metadata(
         for market in markets:
             by_id[market.condition_id] = market
     return [by_id[c] for c in wanted if c in by_id]
+
+
+EVENTS_ROUTE = "GET /events"
+
+
+async def fetch_event_markets(
+    transport: Transport, event_ids: Sequence[str], now: int
+) -> list[MarketMetadata]:
+    """Every market of the given Gamma events (a neg-risk event's members: what a conversion's
+    legs are), one request per batch of ids."""
+    wanted = list(dict.fromkeys(e.strip() for e in event_ids if e.strip()))
+    if not wanted:
+        return []
+    ctx = ParseContext(EVENTS_ROUTE, None, now)
+    rejections = Rejections(transport.stats)
+    size = transport.settings.gamma_batch_size
+    out: list[MarketMetadata] = []
+    for start in range(0, len(wanted), size):
+        batch = wanted[start : start + size]
+        params: Params = [("id", e) for e in batch] + [("include_tag", "true"), ("limit", len(batch))]
+        body = await transport.get("gamma", "/events", params, route=EVENTS_ROUTE, wallet=None)
+        assert body is not None
+        if not isinstance(body.data, list):
+            raise ctx.error("expected a JSON array of events")
+        out += parse_events(body.data, ctx, rejections)
+    rejections.summarize(ctx)
+    return out

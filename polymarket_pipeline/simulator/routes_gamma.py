@@ -201,5 +201,28 @@ def list_markets(ctx: SimContext, q: Query) -> Response:
     return json_response(data)
 
 
+def list_events(ctx: SimContext, q: Query) -> Response:
+    """``/events?id=…``: each event with its markets (what tells a neg-risk event's members)."""
+    cfg = ctx.config
+    limit = min(q.get_int("limit", default=cfg.gamma_default_limit), cfg.gamma_max_limit)
+    ids = set(q.ints("id", "id[]"))
+    include_tag = q.get_bool("include_tag", default=False)
+    with ctx.model.lock:
+        chosen = [e for e in ctx.model.events if not ids or e.event_id in ids][:limit]
+        data = [
+            {
+                **_event_entry(e.markets[0]),
+                "negRiskMarketID": e.neg_risk_market_id,
+                "markets": [gamma_market(m, include_tag) for m in e.markets],
+            }
+            for e in chosen
+            if e.markets
+        ]
+    return json_response(data)
+
+
 def gamma_routes(ctx: SimContext) -> list[Route]:
-    return [Route("/markets", endpoint(ctx, "gamma", "/markets", list_markets), methods=["GET"])]
+    return [
+        Route("/markets", endpoint(ctx, "gamma", "/markets", list_markets), methods=["GET"]),
+        Route("/events", endpoint(ctx, "gamma", "/events", list_events), methods=["GET"]),
+    ]

@@ -41,5 +41,3 @@ async def label_and_key(markets: MarketDirectory, fills: Sequence[Fill]) -> list
         except PolymarketError as exc:
             log.warning("fills stored without outcome labels: market lookup failed: %s", exc)
     return key_fills(fills)
-
-

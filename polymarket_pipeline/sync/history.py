@@ -209,7 +209,7 @@ async def _step(
     if client.activity_walks_forward:
         # v1: activity is read oldest first, so the rest is simply the next poll from its watermark
         result = WalletResult(wallet)
-        await poll_activity(client, engine, wallet, result, max_pages=max_pages, now=now)
+        await poll_activity(client, engine, wallet, result, max_pages=max_pages, now=now, markets=markets)
         stats.activity_fetched += result.activity_fetched
         stats.activity_inserted += result.activity_inserted
         return result.pages, result.activity_fetched > 0

@@ -50,6 +50,7 @@ class MarketDirectory:
         self._max_age = max_age
         self._now = now
         self._known: dict[str, CachedMarket] = {}
+        self._events_read: set[str] = set()
         self._lock = asyncio.Lock()
 
     async def get(self, condition_ids: Collection[str]) -> dict[str, CachedMarket]:
@@ -66,6 +67,18 @@ class MarketDirectory:
                     await asyncio.to_thread(self._store, list(fetched.values()))
                     self._known.update(fetched)
         return {c: self._known[c] for c in condition_ids if c in self._known}
+
+    async def with_event_members(self, condition_ids: Collection[str]) -> None:
+        """Cache every market of the neg-risk events these markets belong to (once per event and
+        process): a conversion's legs are the other markets of its event, which the PnL replay
+        can only name when they are in the cache."""
+        known = await self.get(condition_ids)
+        events = sorted({m.event_id for m in known.values() if m.neg_risk and m.event_id} - self._events_read)
+        if not events:
+            return
+        members = await self._client.fetch_event_markets(events)
+        await self.get([m.condition_id for m in members])  # each member as any market is cached
+        self._events_read.update(events)
 
     async def resolved(self, condition_ids: Collection[str]) -> set[str]:
         """Markets resolved *now*: cached resolutions are final, anything else is asked again."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy.engine import Connection, Engine
 
 from polymarket_pipeline.api.client import PolymarketClient
+from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.results import ActivityHistory, TradeHistory
 from polymarket_pipeline.db import activity as activity_store
 from polymarket_pipeline.db import history as history_store
@@ -39,7 +40,7 @@ from polymarket_pipeline.domain.reconcile import (
     explaining_activity,
     unexplained,
 )
-from polymarket_pipeline.domain.records import Position
+from polymarket_pipeline.domain.records import Activity, Position
 from polymarket_pipeline.sync.fills import fill_days, label_and_key, utcnow
 from polymarket_pipeline.sync.markets import MarketDirectory
 
@@ -156,8 +157,13 @@ async def poll_activity(
     overlap_seconds: int = DEFAULT_OVERLAP_SECONDS,
     max_pages: int | None = None,
     now: Callable[[], datetime] = utcnow,
+    markets: MarketDirectory | None = None,
 ) -> None:
-    """Store every activity row of the wallet since its activity watermark (all types)."""
+    """Store every activity row of the wallet since its activity watermark (all types).
+
+    With ``markets``, a CONVERSION's neg-risk event is looked up (its member markets cached), so
+    the PnL replay can name the conversion's legs.
+    """
     known = await asyncio.to_thread(_read, engine, history_store.wallet_history, wallet)
     mark = _at(known.activity_watermark) if known is not None else None
     history = await client.fetch_activity_history(
@@ -179,12 +185,24 @@ async def poll_activity(
 
     result.activity_inserted += await asyncio.to_thread(write)
     result.activity_fetched += len(keyed)
+    await _learn_conversion_events(markets, rows)
     if not history.complete:
         log.warning(
             "wallet %s: activity walk stopped early (%s); the rest is read by later sweeps",
             wallet,
             history.incomplete_reason,
         )
+
+
+async def _learn_conversion_events(markets: MarketDirectory | None, rows: Sequence[Activity]) -> None:
+    """Best effort: a failed lookup leaves the conversion's legs unknown (the PnL says so)."""
+    converted = {r.condition_id for r in rows if r.type == "CONVERSION" and r.condition_id}
+    if markets is None or not converted:
+        return
+    try:
+        await markets.with_event_members(converted)
+    except PolymarketError as exc:
+        log.warning("conversion markets not looked up (legs stay unknown until the next read): %s", exc)
 
 
 def _at(epoch: int | None) -> datetime | None:
@@ -255,7 +273,9 @@ async def poll_wallet(
                 client, engine, markets, wallet, result, overlap_seconds=overlap_seconds, now=now
             )
         if activity:
-            await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
+            await poll_activity(
+                client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now, markets=markets
+            )
 
     if not plan.positions:
         await history(plan.trades, plan.activity)
@@ -287,7 +307,9 @@ async def poll_wallet(
     resolved: set[str] = set()
     if diff.disappeared:
         if not (due and plan.activity):
-            await poll_activity(client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now)
+            await poll_activity(
+                client, engine, wallet, result, overlap_seconds=overlap_seconds, now=now, markets=markets
+            )
         since = (previous.taken_at or fetched_at) - timedelta(seconds=CLOSE_LOOKBACK_SECONDS)
         rows = await asyncio.to_thread(
             _read, engine, activity_store.activity_since, wallet, since, list(ACTIVITY_REASONS)

@@ -272,6 +272,20 @@ def test_closed_positions_carry_the_apis_own_figures(sim: Any, version: str) -> 
         assert pos.avg_price == pytest.approx(float(want["avg_price"]), abs=1e-6)
 
 
+def test_a_neg_risk_events_markets_come_from_gamma_events(sim: Any) -> None:
+    event = next(e for e in sim.model.events if e.neg_risk)
+
+    async def fetch() -> Any:
+        async with PolymarketClient(settings(sim)) as client:
+            return await client.fetch_event_markets([str(event.event_id)])
+
+    markets = run(fetch())
+    assert {m.condition_id for m in markets} == {m.condition_id for m in event.markets}
+    assert all(m.neg_risk for m in markets)
+    assert {m.event_id for m in markets} == {str(event.event_id)}
+    assert all(len(m.clob_token_ids) == 2 for m in markets)
+
+
 def test_redeem_activity_and_resolution(sim: Any) -> None:
     model = sim.model
     truth = model.ground_truth()

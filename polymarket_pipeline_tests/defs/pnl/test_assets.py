@@ -183,6 +183,11 @@ def test_every_pnl_table_matches_the_simulators_ground_truth(
         assert near(row["unrealized_pnl"], t["unrealized_pnl"], "1e-4"), wallet
         assert near(row["position_pnl"], t["position_pnl"], "1e-4"), wallet
     assert any(Decimal(str(stats[w]["fees_usdc"])) > 0 for w in exact)  # fee-bearing fills were met
+    converted = {c["wallet"] for c in sim.model.ground_truth()["conversions"]}
+    assert converted  # the sweeps looked the conversions' events up, so their legs are known
+    for wallet in converted:
+        assert stats[wallet]["conversions"] >= 1
+        assert stats[wallet]["complete"], stats[wallet]["incomplete_reason"]
 
     users = {r["user_id"]: r for r in rows(engine, "user_pnl")}
     linked = [hot[0], sim.model.wallets[-1]]
