@@ -456,33 +456,26 @@ class ApiPosition:
     realized_pnl: Decimal | None
 
 
-def api_positions(connection: Connection, wallets: Sequence[str]) -> dict[str, dict[str, ApiPosition]]:
-    """Each wallet's stored ``positions_current`` snapshot, by asset, and the API's own figures of
-    its closed positions (``api_closed_positions``) where no open row names the token."""
+def api_positions(
+    connection: Connection, wallets: Sequence[str], scopes: Mapping[str, Collection[str]] | None = None
+) -> dict[str, dict[str, ApiPosition]]:
+    """Each wallet's stored ``positions_current`` snapshot, by asset: all of it, or for a wallet in
+    ``scopes`` only its rows in those conditions (a partial update re-marks nothing else); and
+    the API's own figures of its closed positions (``api_closed_positions``) where no open row
+    names the token."""
     out: dict[str, dict[str, ApiPosition]] = {w: {} for w in wallets}
-    k = _closed_api.c
-    for chunk in _chunks(list(wallets)):
-        rows = connection.execute(
-            select(k.wallet_address, k.asset, k.condition_id, k.cur_price, k.avg_price, k.realized_pnl).where(
-                k.wallet_address.in_(chunk)
-            )
-        )
-        for r in rows:
-            out[r.wallet_address][r.asset] = ApiPosition(
-                r.asset,
-                r.condition_id,
-                optional_decimal(r.cur_price),
-                optional_decimal(r.avg_price),
-                optional_decimal(r.realized_pnl),
-            )
-    c = _current.c
-    for chunk in _chunks(list(wallets)):
-        rows = connection.execute(
-            select(c.wallet_address, c.asset, c.condition_id, c.cur_price, c.avg_price, c.realized_pnl).where(
-                c.wallet_address.in_(chunk)
-            )
-        )
-        for r in rows:
+    scoped = dict(scopes or {})
+    whole = [w for w in wallets if w not in scoped]
+    statements = []
+    for table in (_closed_api, _current):  # an open row, when there is one, has the last word
+        c = table.c
+        columns = (c.wallet_address, c.asset, c.condition_id, c.cur_price, c.avg_price, c.realized_pnl)
+        statements += [select(*columns).where(c.wallet_address.in_(chunk)) for chunk in _chunks(whole)]
+        for group in _scoped({w: v for w, v in scoped.items() if v}):
+            wanted = or_(*(and_(c.wallet_address == w, c.condition_id.in_(v)) for w, v in group))
+            statements.append(select(*columns).where(wanted))
+    for stmt in statements:
+        for r in connection.execute(stmt):
             out[r.wallet_address][r.asset] = ApiPosition(
                 r.asset,
                 r.condition_id,
@@ -642,6 +635,24 @@ def stored_positions(connection: Connection, wallet: str) -> dict[str, StoredPos
     return {r.asset: _stored_position(r) for r in rows}
 
 
+def _scoped(
+    scopes: Mapping[str, Collection[str]], limit: int = CHUNK
+) -> Iterator[list[tuple[str, list[str]]]]:
+    """(wallet, its conditions) groups of at most ``limit`` conditions each, for exact predicates: a
+    ``wallet IN ... AND condition IN ...`` cross product would read every heavy wallet's other rows."""
+    group: list[tuple[str, list[str]]] = []
+    size = 0
+    for wallet, conditions in sorted(scopes.items()):
+        for chunk in _chunks(sorted(set(conditions)), limit):
+            if group and size + len(chunk) > limit:
+                yield group
+                group, size = [], 0
+            group.append((wallet, list(chunk)))
+            size += len(chunk)
+    if group:
+        yield group
+
+
 def positions_of(
     connection: Connection,
     scopes: Mapping[str, Collection[str]],
@@ -649,45 +660,32 @@ def positions_of(
     marked: Collection[str] = (),
     assets: Mapping[str, Collection[str]] | None = None,
 ) -> dict[str, dict[str, StoredPosition]]:
-    """Many wallets' rows in one query per chunk: each wallet's rows in the conditions of its scope,
-    and, for the ``marked`` wallets, every row a mark or API figure applies to (shares left, API
-    figures, or an asset of ``assets``)."""
+    """Many wallets' rows in a few queries: each wallet's rows in the conditions of its scope, and,
+    for the ``marked`` wallets, every row a mark or API figure applies to (shares left, API figures,
+    or an asset of ``assets``)."""
     p = _positions.c
     out: dict[str, dict[str, StoredPosition]] = {w: {} for w in (*scopes, *marked)}
-    scoped = {w: set(c) for w, c in scopes.items() if c}
-    conditions = sorted(set().union(*scoped.values())) if scoped else []
-    for wallets in _chunks(sorted(scoped)):
-        for chunk in _chunks(conditions):
-            stmt = select(_positions).where(p.wallet_address.in_(wallets), p.condition_id.in_(chunk))
-            for r in connection.execute(stmt):
-                if r.condition_id in scoped[r.wallet_address]:
-                    out[r.wallet_address][r.asset] = _stored_position(r)
-    wanted_assets = {w: set((assets or {}).get(w, ())) for w in marked}
-    for wallets in _chunks(sorted(set(marked))):
+    for group in _scoped(scopes):
+        wanted = or_(*(and_(p.wallet_address == w, p.condition_id.in_(c)) for w, c in group))
+        for r in connection.execute(select(_positions).where(wanted)):
+            out[r.wallet_address][r.asset] = _stored_position(r)
+    for wallet in marked:
         applies = or_(p.shares > 0, p.api_avg_price.is_not(None), p.api_realized_pnl.is_not(None))
-        listed = sorted(set().union(*(wanted_assets[w] for w in wallets)))
+        listed = sorted(set((assets or {}).get(wallet, ())))
         condition = or_(applies, *(p.asset.in_(chunk) for chunk in _chunks(listed)))
-        for r in connection.execute(select(_positions).where(p.wallet_address.in_(wallets), condition)):
-            has_mark = r.shares > 0 or r.api_avg_price is not None or r.api_realized_pnl is not None
-            if has_mark or r.asset in wanted_assets[r.wallet_address]:
-                out[r.wallet_address][r.asset] = _stored_position(r)
+        for r in connection.execute(select(_positions).where(p.wallet_address == wallet, condition)):
+            out[wallet][r.asset] = _stored_position(r)
     return out
 
 
 def keys_of(connection: Connection, scopes: Mapping[str, Collection[str]]) -> dict[str, dict[str, EventKey]]:
-    """Many wallets' stored condition keys, each within its scope (one query per chunk)."""
+    """Many wallets' stored condition keys, each within its scope (a few queries)."""
     k = _conditions.c
     out: dict[str, dict[str, EventKey]] = {w: {} for w in scopes}
-    scoped = {w: set(c) for w, c in scopes.items() if c}
-    conditions = sorted(set().union(*scoped.values())) if scoped else []
-    for wallets in _chunks(sorted(scoped)):
-        for chunk in _chunks(conditions):
-            stmt = select(k.wallet_address, k.condition_id, k.last_key).where(
-                k.wallet_address.in_(wallets), k.condition_id.in_(chunk)
-            )
-            for r in connection.execute(stmt):
-                if r.condition_id in scoped[r.wallet_address]:
-                    out[r.wallet_address][r.condition_id] = _key_from_json(r.last_key)
+    for group in _scoped(scopes):
+        wanted = or_(*(and_(k.wallet_address == w, k.condition_id.in_(c)) for w, c in group))
+        for r in connection.execute(select(k.wallet_address, k.condition_id, k.last_key).where(wanted)):
+            out[r.wallet_address][r.condition_id] = _key_from_json(r.last_key)
     return out
 
 

@@ -149,7 +149,12 @@ def _copy_upsert(
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     staging = f"_upsert_{table.name}"
     column_list = ", ".join(f'"{c}"' for c in columns)
-    cursor.execute(f'CREATE TEMP TABLE "{staging}" (LIKE "{table.name}" INCLUDING DEFAULTS) ON COMMIT DROP')
+    # only the copied columns, without the table's defaults: a staged row is never read for any other,
+    # and a default such as trades_public.ingest_seq's nextval() would be drawn for nothing
+    cursor.execute(
+        f'CREATE TEMP TABLE "{staging}" ON COMMIT DROP AS '
+        f'SELECT {column_list} FROM "{table.name}" WITH NO DATA'
+    )
     cursor.execute(
         "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = %s::regclass AND attnum > 0",
         (staging,),

@@ -334,7 +334,7 @@ def test_a_conversion_replays_the_wallet_with_its_event_members_and_equals_one_r
     its own average (0 realized) and 10 YES of B and of C are bought at (0.60 x 1 - 0) / (3 - 1) = 0.30."""
     event = [("0x" + f"{i:02x}" * 32, (f"{i}1", f"{i}2")) for i in (0xA1, 0xB1, 0xC1)]
     cached = [market(c, t, at=NOW, neg_risk=True, event_id="77") for c, t in event]
-    (a, (_, no_a)), (_, (yes_b, _)), (_, (yes_c, _)) = event
+    (a, (_, no_a)), (b, (yes_b, _)), (c, (yes_c, _)) = event
     buy = [Fill(W, "BUY", no_a, a, 10, 0.6, T0, "0x80", outcome_index=1)]
     convert = [Activity(W, "CONVERSION", T0 + 60, a, "0x81", size=10, usdc_size=0)]
 
@@ -356,12 +356,29 @@ def test_a_conversion_replays_the_wallet_with_its_event_members_and_equals_one_r
         assert (num(positions[yes]["shares"]), num(positions[yes]["avg_price"])) == (D(10), D("0.3"))
     s = stats(engine)
     assert (s["conversions"], s["markets"], bool(s["complete"])) == (1, 3, True)
+
+    # the API marks the YES legs; then a late fill in A: a condition replay cannot undo a conversion,
+    # so the wallet is replayed whole, and re-marked from its whole snapshot (not just A's rows)
+    marks = [Position(W, yes_b, b, 10, cur_price=0.4), Position(W, yes_c, c, 10, cur_price=0.5)]
+    tape.snapshot(W, marks, NOW + timedelta(minutes=3))
+    update_pnl(engine, now=NOW + timedelta(minutes=4))
+    late = [Fill(W, "BUY", no_a, a, 5, 0.5, T0 + 30, "0x82", outcome_index=1)]
+    tape.fills(late, NOW + timedelta(minutes=5))
+    run = update_pnl(engine, now=NOW + timedelta(minutes=6))
+    assert run.replay_reasons == {"late_with_conversions": 1}
+    positions = by_asset(engine)
+    # NO of A: 10 @ 0.60 + 5 @ 0.50 = avg 0.5666..., 10 converted at avg (0 realized): YES at
+    # (0.5666... - 0) / 2 each; marked 0.40 and 0.50 by the API
+    assert num(positions[yes_b]["mark_price"]) == D("0.4")
+    assert num(positions[yes_c]["unrealized_pnl"]) == D("2.166667")  # 10 x (0.50 - 0.283333...)
+    assert num(positions[no_a]["shares"]) == D(5)
     with twin_engine(request, db_url, tmp_path) as fresh:
         twin = Tape(fresh)
         world(twin)
-        twin.fills(buy, NOW)
+        twin.fills(buy + late, NOW)
         twin.activity(convert, NOW)
-        update_pnl(fresh, now=NOW + timedelta(minutes=2))
+        twin.snapshot(W, marks, NOW + timedelta(minutes=3))
+        update_pnl(fresh, now=NOW + timedelta(minutes=6))
         assert snapshot_of(engine, TODAY) == snapshot_of(fresh, TODAY)
 
 
@@ -497,6 +514,25 @@ def test_compute_day_marks_a_past_day_at_payouts_known_by_then_else_the_last_fil
     assert num(stats(engine)["max_drawdown_usdc"]) == D("5")
     with pytest.raises(ValueError, match="future"):
         compute_day(engine, date(2026, 6, 11), now=NOW)
+
+
+def test_compute_day_for_today_is_the_live_row_update_pnl_writes(engine: Engine) -> None:
+    tape = Tape(engine)
+    hand_built(tape)
+    tape.fills([Fill(W, "BUY", Y2, C2, 10, 0.75, epoch_of(NOW) - 600, "0x2f", outcome_index=0)], NOW)
+    update_pnl(engine, now=NOW)
+    written = {r["wallet_address"]: r for r in rows(engine, "wallet_pnl_daily", where=f"day = '{TODAY}'")}
+    day = compute_day(engine, NOW.date(), now=NOW)
+    assert day.live
+    assert day.marks == {"api": 3, "resolution": 1}  # W: Y2, N2 at the API, Y3 at its payout; W2: Y2
+    again = {r["wallet_address"]: r for r in rows(engine, "wallet_pnl_daily", where=f"day = '{TODAY}'")}
+    figures = (
+        "realized_pnl", "unrealized_pnl", "position_pnl", "economic_pnl", "fees_usdc", "income_usdc",
+        "volume_usdc", "fills", "marked_positions", "unmarked_positions", "complete", "mark_basis",
+    )  # fmt: skip
+    for wallet in (W, W2):
+        assert {c: again[wallet][c] for c in figures} == {c: written[wallet][c] for c in figures}
+    assert (again[W]["fills"], num(again[W]["volume_usdc"])) == (1, D("7.5"))
 
 
 def test_the_agreement_report_finds_a_seeded_disagreement_and_its_likely_cause(engine: Engine) -> None:

@@ -771,11 +771,12 @@ def _process_batch(
     outcomes: list[_Outcome] = []
     with reading(engine) as conn:
         names = [p.wallet for p in batch]
-        api = store.api_positions(conn, names)
-        inputs = {p.wallet: _Inputs(registry[p.wallet], states.get(p.wallet), api[p.wallet]) for p in batch}
         incremental = [p for p in batch if p.kind != "full"]
         scopes = {p.wallet: _scope(p, _new_events(p, states[p.wallet])) for p in incremental}
         marked = [p.wallet for p in incremental if p.snapshot_changed or p.kind == "marks"]
+        # a partial update re-marks its scope only; a new snapshot or a whole replay, everything
+        api = store.api_positions(conn, names, {w: c for w, c in scopes.items() if w not in marked})
+        inputs = {p.wallet: _Inputs(registry[p.wallet], states.get(p.wallet), api[p.wallet]) for p in batch}
         positions = store.positions_of(conn, scopes, marked=marked, assets={w: list(api[w]) for w in marked})
         keys = store.keys_of(conn, scopes)
         _curve(conn, run, [inputs[p.wallet] for p in incremental])
@@ -788,6 +789,9 @@ def _process_batch(
                 full.append(result)
             else:
                 outcomes.append(result)
+        escalated = [p.wallet for p in full if p.wallet in scopes and p.wallet not in marked]
+        for wallet, snapshot in store.api_positions(conn, escalated).items():
+            inputs[wallet].api = snapshot  # its scope's rows were read: a whole replay marks every token
         if full:
             ledgers = store.wallet_ledgers(conn, [p.wallet for p in full], until=run.horizon)
             _curve(conn, run, [inputs[p.wallet] for p in full], whole=True)
