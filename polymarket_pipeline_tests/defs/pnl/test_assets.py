@@ -3,6 +3,7 @@ Dagster instance, the jobs as the daemon runs them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -129,22 +130,40 @@ def test_the_sensor_asks_for_a_run_only_when_something_is_new(
     assert tick().run_requests  # new tape rows
 
 
-def test_a_past_day_is_backfilled_from_its_partition(
+def test_past_days_backfilled_in_one_run_match_polymarkets_daily_points(
     sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
 ) -> None:
+    """A UI backfill of a range of days is one run; each day's cumulative realized PnL (less fees:
+    Polymarket's is net of them) equals the official series' point at that day's end."""
     follow_and_sweep(sim, engine, defs, instance)
     pnl(defs, instance)
-    days = sorted({str(r["day"])[:10] for r in rows(engine, "wallet_pnl_daily")})
-    fills = rows(engine, "trades_public")
-    first_day = min(str(f["traded_at"])[:10] for f in fills)
+    today = datetime.now(UTC).date()
+    first = (today - timedelta(days=6)).isoformat()  # the simulator's live history: its last days
+    yesterday = (today - timedelta(days=1)).isoformat()
     job = defs.resolve_implicit_global_asset_job_def()
     result = job.execute_in_process(
-        instance=instance, partition_key=first_day, asset_selection=[dg.AssetKey("wallet_pnl_daily")]
+        instance=instance,
+        asset_selection=[dg.AssetKey("wallet_pnl_daily")],
+        tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": yesterday},
     )
     assert result.success
-    after = {str(r["day"])[:10] for r in rows(engine, "wallet_pnl_daily")}
-    assert first_day in after
-    assert first_day not in days or after >= set(days)
+    materialized = [e.partition for e in result.get_asset_materialization_events() if e.partition is not None]
+    assert first in materialized
+    assert yesterday in materialized  # every day of the range, in that one run
+
+    daily = {(r["wallet_address"], str(r["day"])[:10]): r for r in rows(engine, "wallet_pnl_daily")}
+    exact = {r["wallet_address"] for r in rows(engine, "trader_stats") if r["complete"]}
+    compared = 0
+    for wallet in exact:
+        for point in sim.model.pnl_truth([wallet])[wallet]["series"][:-1]:  # the last one is "now"
+            day = (datetime.fromtimestamp(point["timestamp"], UTC).date() - timedelta(days=1)).isoformat()
+            row = daily.get((wallet, day))
+            if row is None or point["realized_pnl"] is None:
+                continue
+            ours = Decimal(str(row["realized_pnl"])) - Decimal(str(row["fees_usdc"]))
+            assert abs(ours - Decimal(str(point["realized_pnl"]))) <= Decimal("1e-4"), (wallet, day)
+            compared += 1
+    assert compared >= 3
     event = instance.get_latest_materialization_event(dg.AssetKey("wallet_pnl_daily"))
     assert event is not None
     assert "position_pnl" in event.asset_materialization.metadata  # type: ignore[union-attr]
