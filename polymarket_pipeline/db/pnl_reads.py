@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import func, nulls_last, select
 from sqlalchemy.engine import Connection
 
+from polymarket_pipeline.db.pnl import CURSOR_NAME
 from polymarket_pipeline.db.schema import (
     ActivityPublic,
     PnlState,
@@ -32,8 +33,6 @@ _cursor = table_of(PnlState)
 _trades = table_of(TradePublic)
 _activity = table_of(ActivityPublic)
 _wallets = table_of(WalletPollState)
-CURSOR_NAME = "ingest"
-"""The row ``db.pnl`` keeps its global cursor in."""
 
 
 def new_since_last_run(connection: Connection) -> str | None:

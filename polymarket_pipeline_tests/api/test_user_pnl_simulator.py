@@ -15,6 +15,7 @@ from polymarket_pipeline.domain.records import OfficialPnlPoint, OfficialPnlSeri
 simulator = pytest.importorskip("polymarket_pipeline.simulator.server")
 from polymarket_pipeline.simulator.faults import FaultRule  # noqa: E402
 from polymarket_pipeline.simulator.model import SimulatorConfig  # noqa: E402
+from polymarket_pipeline_tests.support import fast_settings  # noqa: E402
 
 T = TypeVar("T")
 
@@ -39,18 +40,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def settings(sim: Any, **overrides: Any) -> ClientSettings:
-    values: dict[str, Any] = {
-        "data_api_url": sim.data_api_url,
-        "clob_api_url": sim.clob_api_url,
-        "gamma_api_url": sim.gamma_api_url,
-        "rate_limit": 1000.0,
-        "burst": 1000,
-        "wallet_cooldown_seconds": 0.0,
-        "backoff_base_seconds": 0.01,
-        "max_retries": 2,
-    }
-    values.update(overrides)
-    return ClientSettings(**values)
+    """The suite's simulator settings, with this module's fast retries."""
+    return fast_settings(sim, **{"rate_limit": 1000.0, "burst": 1000, "backoff_base_seconds": 0.01,
+                                 "max_retries": 2, **overrides})  # fmt: skip
 
 
 def fetch(sim: Any, wallet: str, **kwargs: Any) -> tuple[OfficialPnlSeries, dict[str, int]]:
