@@ -505,16 +505,21 @@ class StoredWalletState:
     replayed_at: datetime | None
 
 
-def wallet_states(connection: Connection, wallets: Sequence[str]) -> dict[str, StoredWalletState]:
+def wallet_states(
+    connection: Connection, wallets: Sequence[str], *, heads: bool = False
+) -> dict[str, StoredWalletState]:
+    """Stored wallet states; ``heads`` leaves out the book and the totals (empty dicts): what planning
+    a run needs of every wallet, without parsing every wallet's JSON."""
     s = _wallet_state.c
+    columns = [c for c in _wallet_state.c if not heads or c.name not in ("book", "totals")]
     out: dict[str, StoredWalletState] = {}
     for chunk in _chunks(list(wallets)):
-        for r in connection.execute(select(_wallet_state).where(s.wallet_address.in_(chunk))):
+        for r in connection.execute(select(*columns).where(s.wallet_address.in_(chunk))):
             out[r.wallet_address] = StoredWalletState(
                 wallet=r.wallet_address,
                 version=int(r.version),
-                book=json.loads(r.book),
-                totals=json.loads(r.totals),
+                book={} if heads else json.loads(r.book),
+                totals={} if heads else json.loads(r.totals),
                 applied=Horizon(int(r.trades_seq), int(r.activity_seq)),
                 history_complete=bool(r.history_complete),
                 positions_snapshot_at=r.positions_snapshot_at,

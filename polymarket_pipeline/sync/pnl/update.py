@@ -628,7 +628,7 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
         cursor = store.load_cursor(connection)
         registry = store.registered_wallets(connection, wallets)
         names = [r.wallet for r in registry]
-        states = store.wallet_states(connection, names)
+        states = store.wallet_states(connection, names, heads=True)  # the rest only where needed
         horizon = horizon_read if horizon_read is not None else (cursor or Horizon())
         market_rows = store.market_rows(connection)
         fingerprints = store.market_fingerprints(connection)
@@ -675,11 +675,11 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
     skipped: list[str] = []
     disagreements: list[PositionDisagreement] = []
     totals = Counter[str]()
-    sizes = _ledger_sizes(plans, states)
-    unknown = [p.wallet for p in plans if p.kind == "full" and p.wallet not in sizes]
-    if unknown:  # first runs: batch by the rows each will read, so heavy wallets do not share a batch
+    sizes: dict[str, int] = {}
+    whole = [p.wallet for p in plans if p.kind == "full"]
+    if whole:  # batch whole replays by the rows each will read, so heavy wallets do not share a batch
         with reading(engine) as connection:
-            sizes.update(store.ledger_sizes(connection, unknown))
+            sizes = store.ledger_sizes(connection, whole)
     stale = {
         utc_day(r.event.timestamp)
         for p in plans
@@ -707,7 +707,7 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
             totals["conditions_replayed"] += o.conditions_replayed
             totals["late_events"] += o.late_events
             totals["compared"] += o.compared_positions
-    rolled = _roll(engine, run, [p for p in plans if p.kind == "roll"], states, skipped)
+    rolled = _roll(engine, run, [p for p in plans if p.kind == "roll"], skipped)
     with engine.begin() as connection:
         users, users_changed = _update_users(connection, now)
         advance = not subset and not skipped and horizon_read is not None
@@ -750,16 +750,6 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
     )
 
 
-def _ledger_sizes(plans: Sequence[Plan], states: Mapping[str, StoredWalletState]) -> dict[str, int]:
-    """A whole replay's cost per wallet, from its last state (its fills; absent on a first run)."""
-    out = {}
-    for plan in plans:
-        stored = states.get(plan.wallet)
-        if plan.kind == "full" and stored is not None:
-            out[plan.wallet] = int(stored.totals.get("fills", 0))
-    return out
-
-
 def _process_batch(
     engine: Engine,
     run: _Run,
@@ -771,6 +761,8 @@ def _process_batch(
     outcomes: list[_Outcome] = []
     with reading(engine) as conn:
         names = [p.wallet for p in batch]
+        loaded = store.wallet_states(conn, [p.wallet for p in batch if p.wallet in states])
+        states = {**states, **loaded}  # whole states (with book and totals) for this batch
         incremental = [p for p in batch if p.kind != "full"]
         scopes = {p.wallet: _scope(p, _new_events(p, states[p.wallet])) for p in incremental}
         marked = [p.wallet for p in incremental if p.snapshot_changed or p.kind == "marks"]
@@ -821,13 +813,7 @@ def _curve(conn: Connection, run: _Run, items: Sequence[_Inputs], *, whole: bool
             m.curve = curves[m.registered.wallet]
 
 
-def _roll(
-    engine: Engine,
-    run: _Run,
-    plans: Sequence[Plan],
-    states: Mapping[str, StoredWalletState],
-    skipped: list[str],
-) -> int:
+def _roll(engine: Engine, run: _Run, plans: Sequence[Plan], skipped: list[str]) -> int:
     """Unchanged wallets on a new day: today's row is their current ``trader_stats``, no fills yet."""
     if not plans:
         return 0
@@ -836,12 +822,13 @@ def _roll(
         chunk = plans[chunk_start : chunk_start + BATCH_WALLETS * 5]
         with reading(engine) as conn:
             stats = store.trader_stats(conn, [p.wallet for p in chunk])
+            whole = store.wallet_states(conn, [p.wallet for p in chunk])  # their totals: marked counts
         rows = []
         claimed = []
         with engine.begin() as conn:
             for plan in chunk:
-                row, stored = stats.get(plan.wallet), states[plan.wallet]
-                if row is None:
+                row, stored = stats.get(plan.wallet), whole.get(plan.wallet)
+                if row is None or stored is None:
                     continue
                 if not store.set_daily_day(conn, plan.wallet, stored.version, run.today, run.now):
                     skipped.append(plan.wallet)
