@@ -212,9 +212,18 @@ def fills_to_read(connection: Connection, history: WalletHistory) -> int | None:
     return estimate_rows_to_read(stored=stored, frontier=frontier, newest=newest, first=history.first_at)
 
 
+MAX_ESTIMATED = 200
+"""Incomplete trade histories a summary estimates (one count query each); the rest are counted as
+not estimated (after migration 0004 every wallet is incomplete until re-read)."""
+
+
 def summary(connection: Connection, shard: tuple[int, int] | None = None) -> HistorySummary:
     rows = incomplete(connection, shard)
-    estimates = [fills_to_read(connection, h) for h in rows if not h.trades.complete]
+    behind = sorted(
+        (h for h in rows if not h.trades.complete), key=lambda h: (h.trades.frontier is None, h.wallet)
+    )
+    estimates = [fills_to_read(connection, h) for h in behind[:MAX_ESTIMATED]]
+    estimates += [None] * max(0, len(behind) - MAX_ESTIMATED)
     known = [e for e in estimates if e is not None]
     return HistorySummary(
         wallets=len(rows),

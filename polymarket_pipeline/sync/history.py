@@ -149,12 +149,10 @@ async def _wallet(
     """Step one wallet until its history is whole, a step stalls, or the budget is spent."""
     stats.wallets_stepped += 1
     try:
-        if known.first_at is None:
-            first = await client.fetch_first_activity_at(known.wallet)
-            stats.pages += 1
-            await asyncio.to_thread(_write_first_at, engine, known.wallet, first)
         current: WalletHistory | None = known
         while current is not None and _walkable(current) and not stop.is_set():
+            if current.first_at is None and _cut_before(current):
+                await _find_first_activity(client, engine, current.wallet, pages, stats)
             reserved = pages.take(per_step)
             if reserved <= 0:
                 return
@@ -249,6 +247,23 @@ def _record(
     )
     if not written:
         log.info("wallet %s: %s frontier moved meanwhile; this step's rows are kept", known.wallet, route)
+
+
+def _cut_before(known: WalletHistory) -> bool:
+    """A walk of this wallet already stopped early (a frontier is set): its history is large, and
+    where it starts is worth one request (the estimate of what is still to read needs it)."""
+    return known.trades.frontier is not None or known.activity.frontier is not None
+
+
+async def _find_first_activity(
+    client: PolymarketClient, engine: Engine, wallet: str, pages: _Pages, stats: HistoryStats
+) -> None:
+    """One request, from the budget, for where the wallet's history starts."""
+    if pages.take(1) < 1:
+        return
+    first = await client.fetch_first_activity_at(wallet)
+    stats.pages += 1
+    await asyncio.to_thread(_write_first_at, engine, wallet, first)
 
 
 def _read_history(engine: Engine, wallet: str) -> WalletHistory | None:
