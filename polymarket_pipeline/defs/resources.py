@@ -78,10 +78,14 @@ class PolymarketApiResource(dg.ConfigurableResource):
     )
     cold_burst: int = Field(default=_env_default("cold_burst"), ge=1, description="Cold tier burst.")
     hot_wallet_cooldown_seconds: float = Field(
-        default=1.0, ge=0, description="Hot tier: two fetches of one wallet and route start this far apart."
+        default=HOT.wallet_cooldown_seconds,
+        ge=0,
+        description="Hot tier: two fetches of one wallet and route start this far apart.",
     )
     cold_wallet_cooldown_seconds: float = Field(
-        default=5.0, ge=0, description="Cold tier: two fetches of one wallet and route start this far apart."
+        default=CLIENT.wallet_cooldown_seconds,
+        ge=0,
+        description="Cold tier: two fetches of one wallet and route start this far apart.",
     )
     max_retries: int = Field(default=CLIENT.max_retries, ge=0, description="Retries on 429/5xx/timeouts.")
     backoff_base_seconds: float = Field(default=CLIENT.backoff_base_seconds, ge=0)
@@ -108,7 +112,7 @@ class PolymarketApiResource(dg.ConfigurableResource):
     )
     page_size: int = Field(default=CLIENT.v2_page_size, ge=1, le=1000, description="Data API v2 page size.")
     hot_report_seconds: float = Field(
-        default=30.0,
+        default=HOT.report_seconds,
         ge=0,
         description="The sensor records what its ticks wrote (materializations and their checks) at "
         "most this often; rows are written at once either way.",

@@ -61,6 +61,11 @@ class HotSettings:
     max_new_per_cycle: int = 4
     """Newly followed wallets get their first full poll (whole history) at this pace, outside the
     trickle: a one-off cost per wallet, not part of the idle cost."""
+    wallet_cooldown_seconds: float = 1.0
+    """Two hot fetches of one wallet and route start at least this far apart (the cold tier's is
+    ``ClientSettings.wallet_cooldown_seconds``)."""
+    report_seconds: float = 30.0
+    """The sensor records what its ticks wrote at most this often (rows are written at once)."""
 
 
 @dataclass(frozen=True, slots=True)
