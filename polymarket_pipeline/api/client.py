@@ -157,6 +157,11 @@ class PolymarketClient:
         return await self._data.activity_before(wallet, end=end, max_pages=max_pages)
 
     @property
+    def history_from_activity(self) -> bool:
+        """Older fills come from another route than the polls' (v1: ``/activity`` TRADE rows)."""
+        return self._data.history_from_activity
+
+    @property
     def activity_walks_forward(self) -> bool:
         return self._data.walks_activity_forward
 

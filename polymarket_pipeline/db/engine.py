@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from polymarket_pipeline.settings import DatabaseUrlError, load_settings, parse_database_url
 
@@ -94,3 +95,13 @@ def reading(engine: Engine) -> Connection:
     a sweep's writes; elsewhere it is a plain connection.
     """
     return engine.connect().execution_options(**{_BEGIN_OPTION: "DEFERRED"})
+
+
+def connection_dropped(exc: BaseException) -> bool:
+    """The connection broke under the statement (worth one retry on a fresh connection)."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """The database, not this wallet's rows, is the problem: stop instead of failing every wallet."""
+    return connection_dropped(exc) or isinstance(exc, OperationalError)

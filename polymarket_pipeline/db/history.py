@@ -188,6 +188,14 @@ class HistorySummary:
     """Incomplete trade histories without an estimate (no first activity known, nothing stored)."""
 
 
+def oldest_stored_fill_at(connection: Connection, wallet: str) -> int | None:
+    """The second of the wallet's oldest stored fill (epoch s), None with none stored."""
+    oldest = connection.scalar(
+        select(func.min(_trades.c.traded_at)).where(_trades.c.wallet_address == wallet)
+    )
+    return _epoch(oldest)
+
+
 def stored_since(connection: Connection, wallet: str, since: datetime) -> int:
     return int(
         connection.scalar(

@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.db import activity as activity_store
 from polymarket_pipeline.db import history as history_store
-from polymarket_pipeline.db.engine import reading
+from polymarket_pipeline.db.engine import database_unreachable, reading
 from polymarket_pipeline.db.history import Route, WalletHistory
 from polymarket_pipeline.db.trades import upsert_trades
 from polymarket_pipeline.domain.activity import key_activity
@@ -73,6 +74,13 @@ class HistoryStats:
     """Steps that could not move a frontier (one second holding more rows than a step reads)."""
     failures: dict[str, str] = field(default_factory=dict)
     days: Counter[str] = field(default_factory=Counter)
+    overspent: int = 0
+    """Pages a step read beyond its reservation (one-second boundary re-reads), charged to the
+    budget as they happen."""
+
+    @property
+    def failure_share(self) -> float:
+        return len(self.failures) / self.wallets_stepped if self.wallets_stepped else 0.0
 
 
 class _Pages:
@@ -86,8 +94,11 @@ class _Pages:
         self.left -= pages
         return pages
 
-    def give_back(self, pages: int) -> None:
-        self.left += max(0, pages)
+    def settle(self, reserved: int, used: int) -> int:
+        """Return what a step left of its reservation, or charge what it read beyond it; the
+        overshoot (pages past the reservation) is returned."""
+        self.left += reserved - used
+        return max(0, used - reserved)
 
 
 async def continue_histories(
@@ -99,9 +110,15 @@ async def continue_histories(
     options: HistoryOptions = HistoryOptions(),
     stop: asyncio.Event | None = None,
     now: Callable[[], datetime] = utcnow,
+    stats: HistoryStats | None = None,
 ) -> HistoryStats:
-    """Walk incomplete histories backwards until ``budget_pages`` are spent or none is left."""
-    stats = HistoryStats(budget_pages=budget_pages)
+    """Walk incomplete histories backwards until ``budget_pages`` are spent or none is left.
+
+    ``stats`` (given by the caller) is updated as steps happen, so if the database goes away
+    mid-phase (raised, not contained: it is no wallet's fault) the figures still say what was done.
+    """
+    stats = stats if stats is not None else HistoryStats()
+    stats.budget_pages = budget_pages
     if budget_pages <= 0:
         return stats
     with reading(engine) as connection:
@@ -148,16 +165,22 @@ async def _wallet(
 ) -> None:
     """Step one wallet until its history is whole, a step stalls, or the budget is spent."""
     stats.wallets_stepped += 1
+    asked_first = False
     try:
         current: WalletHistory | None = known
         while current is not None and _walkable(current) and not stop.is_set():
-            if current.first_at is None and _cut_before(current):
+            if current.first_at is None and _cut_before(current) and not asked_first:
+                asked_first = True
                 await _find_first_activity(client, engine, current.wallet, pages, stats)
             reserved = pages.take(per_step)
             if reserved <= 0:
                 return
-            used, moved = await _step(client, engine, markets, current, reserved, stats, now)
-            pages.give_back(reserved - used)
+            used = min(1, reserved)  # a step that raised is charged one page: most fail on their
+            # first, and the rate limiter bounds what any sent; the rest goes back to the others
+            try:
+                used, moved = await _step(client, engine, markets, current, reserved, stats, now)
+            finally:
+                stats.overspent += pages.settle(reserved, used)
             stats.pages += used
             stats.steps += 1
             if not moved:
@@ -166,11 +189,19 @@ async def _wallet(
             current = await asyncio.to_thread(_read_history, engine, known.wallet)
         if current is not None and current.complete:
             stats.completed += 1
+    except SQLAlchemyError as exc:
+        if database_unreachable(exc):
+            raise  # the database, not this wallet: the sweep stops the phase and says so
+        _fail(stats, known.wallet, exc)
     except Exception as exc:  # containment: a failed step is this wallet's alone, retried next sweep
-        detail = exc if isinstance(exc, PolymarketError) else f"{type(exc).__name__}: {exc}"
-        message = escape(detail, MESSAGE_LIMIT)
-        stats.failures[known.wallet] = message
-        log.warning("wallet %s: history step failed (retried next sweep): %s", known.wallet, message)
+        _fail(stats, known.wallet, exc)
+
+
+def _fail(stats: HistoryStats, wallet: str, exc: Exception) -> None:
+    detail = exc if isinstance(exc, PolymarketError) else f"{type(exc).__name__}: {exc}"
+    message = escape(detail, MESSAGE_LIMIT)
+    stats.failures[wallet] = message
+    log.warning("wallet %s: history step failed (retried next sweep): %s", wallet, message)
 
 
 async def _step(
@@ -185,7 +216,9 @@ async def _step(
     """One step of the route still incomplete (trades first): pages used, and whether it moved."""
     wallet = known.wallet
     if not known.trades.complete and known.trades_watermark is not None:
-        end = known.trades.frontier if known.trades.frontier is not None else known.trades_watermark
+        end = known.trades.frontier
+        if end is None:
+            end = await asyncio.to_thread(_backward_start, engine, client, known)
         walk = await client.fetch_trades_before(wallet, end=end, max_pages=max_pages)
         keyed = await label_and_key(markets, walk.fills)
         step = after_backward_walk(known.trades, WalkOutcome(walk.complete, walk.oldest_timestamp), end=end)
@@ -210,7 +243,12 @@ async def _step(
         await poll_activity(client, engine, wallet, result, max_pages=max_pages, now=now, markets=markets)
         stats.activity_fetched += result.activity_fetched
         stats.activity_inserted += result.activity_inserted
-        return result.pages, result.activity_fetched > 0
+        after = await asyncio.to_thread(_read_history, engine, wallet)
+        # the overlap re-read always fetches rows: progress is the watermark moving or the end
+        moved = after is not None and (
+            after.activity.complete or after.activity_watermark != known.activity_watermark
+        )
+        return result.pages, moved
     since = known.activity.frontier if known.activity.frontier is not None else known.activity_watermark
     assert since is not None
     history = await client.fetch_activity_before(wallet, end=since, max_pages=max_pages)
@@ -258,12 +296,30 @@ def _cut_before(known: WalletHistory) -> bool:
 async def _find_first_activity(
     client: PolymarketClient, engine: Engine, wallet: str, pages: _Pages, stats: HistoryStats
 ) -> None:
-    """One request, from the budget, for where the wallet's history starts."""
+    """One request, from the budget, for where the wallet's history starts (best effort: it only
+    feeds the estimate of what is left, so a failure never holds up the walk)."""
     if pages.take(1) < 1:
         return
-    first = await client.fetch_first_activity_at(wallet)
     stats.pages += 1
+    try:
+        first = await client.fetch_first_activity_at(wallet)
+    except PolymarketError as exc:
+        log.info("wallet %s: first activity not found (asked again next sweep): %s", wallet, exc)
+        return
     await asyncio.to_thread(_write_first_at, engine, wallet, first)
+
+
+def _backward_start(engine: Engine, client: PolymarketClient, known: WalletHistory) -> int:
+    """Where a trades walk with no frontier starts: the watermark, re-reading every stored fill
+    (the same route keys them the same), or on v1, whose older fills come from ``/activity``,
+    the oldest fill the polls stored: the span above it is ``/trades``' own, and re-reading it
+    from a route whose prices are derived apart could store fills twice."""
+    assert known.trades_watermark is not None
+    if not client.history_from_activity:
+        return known.trades_watermark
+    with reading(engine) as connection:
+        oldest = history_store.oldest_stored_fill_at(connection, known.wallet)
+    return known.trades_watermark if oldest is None else min(oldest, known.trades_watermark)
 
 
 def _read_history(engine: Engine, wallet: str) -> WalletHistory | None:

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from polymarket_pipeline.api.client import PolymarketClient
 from polymarket_pipeline.api.errors import PolymarketError
 from polymarket_pipeline.api.text import escape
 from polymarket_pipeline.db import history as history_store
-from polymarket_pipeline.db.engine import reading
+from polymarket_pipeline.db.engine import connection_dropped, database_unreachable, reading
 from polymarket_pipeline.db.history import HistorySummary
 from polymarket_pipeline.domain.counts import merge_counts
 from polymarket_pipeline.domain.history import backfill_budget
@@ -99,11 +99,14 @@ class SweepStats:
         return self.wallets_failed / attempted if attempted else 0.0
 
     def outcome(self, max_failure_share: float = DEFAULT_MAX_FAILURE_SHARE) -> Outcome:
-        """``failed`` when no wallet could be polled; ``partial`` past the failure budget."""
+        """``failed`` when no wallet could be polled; ``partial`` past the failure budget (of the
+        polls, or of the history steps)."""
         if self.wallets_polled == 0:
             return "failed" if self.wallets_failed else "empty"
         if self.failure_share > max_failure_share or self.stopped_early:
             return "partial"
+        if self.history.failure_share > max_failure_share:
+            return "partial"  # the polls succeeded but older history is not being read
         return "succeeded"
 
     def as_metadata(self) -> dict[str, Any]:
@@ -201,14 +204,6 @@ def describe_failure(exc: Exception) -> str:
     return escape(f"{type(exc).__name__}: {exc}", MESSAGE_LIMIT)
 
 
-def _connection_dropped(exc: BaseException) -> bool:
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
-def _database_unreachable(exc: BaseException) -> bool:
-    return _connection_dropped(exc) or isinstance(exc, OperationalError)
-
-
 async def sweep(
     client: PolymarketClient,
     engine: Any,
@@ -265,19 +260,24 @@ async def _history_phase(
 ) -> None:
     """Older history of incomplete wallets, inside ``options.share`` of the sweep's requests.
 
-    A failure here (the database going away) never fails the polls already done: it is logged
-    and the sweep's history figures say what was done.
+    The polls already done stay stored whatever happens here. The database going away stops the
+    phase and fails the sweep like it would mid-poll (``database_error``); the history figures
+    say what was done up to then.
     """
     budget = backfill_budget(stats.regular_requests, share=options.share, min_pages=options.min_pages)
     try:
-        stats.history = await continue_histories(
-            client, engine, markets, budget, options=options, stop=stop, now=now
+        await continue_histories(
+            client, engine, markets, budget, options=options, stop=stop, now=now, stats=stats.history
         )
-        stats.days.update(stats.history.days)
         with reading(engine) as connection:
             stats.histories = history_store.summary(connection, shard=options.shard)
     except SQLAlchemyError as exc:
-        log.warning("history phase stopped: %s", describe_failure(exc))
+        message = describe_failure(exc)
+        log.warning("history phase stopped: %s", message)
+        if database_unreachable(exc):
+            stats.database_error = message
+    finally:
+        stats.days.update(stats.history.days)
 
 
 async def _poll_one(
@@ -291,7 +291,7 @@ async def _poll_one(
 ) -> None:
     try:
         async for attempt in AsyncRetrying(
-            retry=retry_if_exception(_connection_dropped),
+            retry=retry_if_exception(connection_dropped),
             stop=stop_after_attempt(CONNECTION_ATTEMPTS),
             wait=wait_exponential(multiplier=0.5, max=5),
             reraise=True,
@@ -312,7 +312,7 @@ async def _poll_one(
     except Exception as exc:  # containment: any failure is this wallet's alone
         message = describe_failure(exc)
         stats.fail(wallet, message)
-        if _database_unreachable(exc):
+        if database_unreachable(exc):
             stats._database_failures_in_a_row += 1
             if stats._database_failures_in_a_row >= DATABASE_DOWN_AFTER:
                 stats.database_error = message

@@ -198,6 +198,45 @@ def test_identical_legs_split_by_the_page_size_are_counted_from_a_one_second_re_
     assert len(rec.requests) == 3
 
 
+def test_identical_legs_interleaved_with_another_fill_of_their_second_are_re_read() -> None:
+    """Page 1 ends ``[leg, other]`` and page 2 starts ``[leg]``, all in one second: the rows
+    touching the boundary differ, but the second holds ``leg`` on both sides, so it is re-read."""
+    leg, other = trade_at(5, 1), trade_at(5, 2)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        query = dict(request.url.params)
+        if query.get("start") == str(T0 + 5) and query.get("end") == str(T0 + 5):
+            return ok(p.v2_envelope([leg, other, leg]))
+        if "cursor" in query:
+            return ok(p.v2_envelope([leg, trade_at(4, 3)]))
+        return ok(p.v2_envelope([trade_at(6, 4), leg, other], next_cursor="next"))
+
+    rec = Recorder(handler)
+
+    async def go() -> Any:
+        async with make_client(rec) as client:
+            return await client.fetch_wallet_trades(p.WALLET)
+
+    history = run(go())
+    assert sorted(ts(history.fills)) == [4, 5, 5, 5, 6]
+    assert len(rec.requests) == 3
+
+
+def test_a_boundary_inside_one_second_with_no_key_on_both_sides_costs_no_re_read() -> None:
+    pages = {
+        None: p.v2_envelope([trade_at(6, 1), trade_at(5, 2)], next_cursor="c1"),
+        "c1": p.v2_envelope([trade_at(5, 3), trade_at(4, 4)]),
+    }
+    rec = Recorder(lambda r: ok(pages[r.url.params.get("cursor")]))
+
+    async def go() -> Any:
+        async with make_client(rec) as client:
+            return await client.fetch_wallet_trades(p.WALLET)
+
+    assert ts(run(go()).fills) == [6, 5, 5, 4]
+    assert len(rec.requests) == 2
+
+
 def test_endless_never_repeating_cursor_stops_at_the_page_limit() -> None:
     counter = iter(range(10**9))
 

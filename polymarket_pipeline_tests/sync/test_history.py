@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,7 +24,8 @@ from polymarket_pipeline.db import history as history_store
 from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
-from polymarket_pipeline.sync.history import HistoryOptions
+from polymarket_pipeline.sync.history import HistoryOptions, HistoryStats, continue_histories
+from polymarket_pipeline.sync.markets import MarketDirectory
 from polymarket_pipeline.sync.sweep import SweepOptions, SweepStats, sweep
 from polymarket_pipeline.sync.wallet_poll import PollPlan
 from polymarket_pipeline_tests.support import fast_settings, register, stored_fills, truth_fills
@@ -207,3 +208,100 @@ def test_a_cursor_that_never_ends_is_bounded_and_stays_flagged(engine: Engine) -
         assert max(requests) <= 6 + 12 + 12
         routes = Counter(r.path for r in sim.log.records())
         assert routes["/v2/trades"] <= 3 * (6 + 12 + 2)
+
+
+def _cut_histories(sim: SimulatorServer, engine: Engine, wallets: list[str]) -> dict[str, int]:
+    """Regular polls that leave each wallet's trades cut (2 pages of 10 rows): the frontiers."""
+    settings = {"v2_page_size": 10, "max_pages_per_walk": 2}
+
+    async def main() -> None:
+        async with PolymarketClient(fast_settings(sim, **settings)) as client:
+            await sweep(client, engine, wallets, options=SweepOptions())
+
+    asyncio.run(main())
+    frontiers = {w: flags(engine, w).trades.frontier for w in wallets}
+    assert all(f is not None for f in frontiers.values()), frontiers
+    return {w: int(f) for w, f in frontiers.items() if f is not None}
+
+
+def test_a_wallet_whose_history_step_fails_leaves_the_budget_to_the_others(engine: Engine) -> None:
+    """The first wallet (by address) fails every step: its reservation goes back, so the next
+    wallet's history still moves in the same phase, and the failure is named."""
+    config = SimulatorConfig(seed=11, n_wallets=3, n_markets=6, history_days=5, trades_per_wallet=60)
+    with SimulatorServer(config) as sim:
+        wallets = sorted(sim.model.wallets[:3])
+        register(engine, wallets)
+        before = _cut_histories(sim, engine, wallets)
+        sim.faults.add(FaultRule(kind="500", route="/v2/trades", wallet=wallets[0]))
+        settings = {"v2_page_size": 10, "max_pages_per_walk": 2, "max_retries": 0}
+
+        async def phase() -> HistoryStats:
+            async with PolymarketClient(fast_settings(sim, **settings)) as client:
+                markets = MarketDirectory(client, engine)
+                options = HistoryOptions(max_pages_per_step=2, wallets_in_flight=1)
+                return await continue_histories(client, engine, markets, 4, options=options)
+
+        stats = asyncio.run(phase())
+    assert list(stats.failures) == [wallets[0]]
+    assert "500" in stats.failures[wallets[0]]
+    assert flags(engine, wallets[0]).trades.frontier == before[wallets[0]]  # nothing moved for it
+    moved = flags(engine, wallets[1]).trades
+    assert moved.complete or (moved.frontier is not None and moved.frontier < before[wallets[1]])
+    # within the 4 pages: each wallet's first-activity request, the failed step charged one, the
+    # next wallet's step the one left (before, the failed step kept its whole reservation of 2)
+    assert stats.pages <= 4
+
+
+def test_history_steps_failing_past_the_failure_budget_make_the_sweep_partial() -> None:
+    stats = SweepStats(wallets_polled=40)
+    stats.history.wallets_stepped = 10
+    assert stats.outcome() == "succeeded"
+    stats.history.failures = {f"0x{i:040x}": "HTTP 500" for i in range(3)}
+    assert stats.outcome() == "partial"  # the polls all worked, but older history is not being read
+
+
+def test_v1_history_with_no_frontier_is_read_from_below_what_trades_stored(engine: Engine) -> None:
+    """After migration 0004 reset the flags (no frontier), v1's backward walk over ``/activity``
+    TRADE rows starts at the oldest fill ``/trades`` stored, not the watermark: the span above is
+    not re-read from a route whose prices are derived apart (which could store fills twice)."""
+    config = SimulatorConfig(seed=13, n_wallets=2, n_markets=6, history_days=20, trades_per_wallet=80)
+    with SimulatorServer(config) as sim:
+        wallet = sim.model.wallets[0]
+        register(engine, [wallet])
+        v1 = {"data_api_version": "v1"}
+        cold_sweep(sim, engine, [wallet], HistoryOptions(share=0.25, min_pages=10), **v1)
+        assert flags(engine, wallet).trades.complete
+        with engine.begin() as connection:  # what migration 0004 did to every wallet
+            connection.execute(
+                sa.text(
+                    "UPDATE wallet_poll_state SET history_complete = false, history_frontier_at = NULL "
+                    "WHERE wallet_address = :w"
+                ),
+                {"w": wallet},
+            )
+            oldest = connection.execute(
+                sa.text("SELECT min(traded_at) FROM trades_public WHERE wallet_address = :w"), {"w": wallet}
+            ).scalar()
+        stored_before = stored_fills(engine, [wallet])
+        sim.log.clear()
+
+        async def phase() -> HistoryStats:
+            async with PolymarketClient(fast_settings(sim, **v1)) as client:
+                return await continue_histories(client, engine, MarketDirectory(client, engine), 10)
+
+        stats = asyncio.run(phase())
+        backward = [r for r in sim.log.records() if r.path == "/activity" and r.query.get("type") == "TRADE"]
+    assert not stats.failures
+    assert backward
+    first_end = int(backward[0].query["end"])
+    assert oldest is not None
+    oldest_epoch = int(_as_utc(oldest).timestamp())
+    assert first_end == oldest_epoch  # not the watermark: nothing /trades stored is read again
+    assert flags(engine, wallet).trades.complete
+    assert stored_fills(engine, [wallet]) == stored_before  # no fill stored twice
+
+
+def _as_utc(value: Any) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)

@@ -26,6 +26,9 @@ class DataApi(Protocol):
     version: str
     walks_activity_forward: bool
     """True when activity walks run oldest first, so a walk that stops early leaves no gap."""
+    history_from_activity: bool
+    """True when ``trades_before`` reads ``/activity`` TRADE rows (another route than the polls':
+    its prices are derived separately, so it is not asked to re-read what the polls stored)."""
 
     async def wallet_trades(
         self, wallet: str, *, start: int | None, end: int | None, max_pages: int | None = None

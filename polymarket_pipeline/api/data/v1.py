@@ -294,6 +294,7 @@ class Adapter(AdapterCore):
         )
         return snapshot(walk)
 
+    history_from_activity = True
     walks_activity_forward = True
     """v1 walks activity oldest first (MERGE and SPLIT rows come back empty otherwise): a walk
     that stops early leaves the newest rows for the next poll, which starts where it stopped."""

@@ -262,6 +262,7 @@ class Adapter(AdapterCore):
         ]
         return snapshot(await self._walk("/v2/positions", params, wallet, V2Position))
 
+    history_from_activity = False
     walks_activity_forward = False
     """v2 walks activity newest first: a walk that stops early leaves older rows behind."""
 

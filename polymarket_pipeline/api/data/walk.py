@@ -97,16 +97,27 @@ class Walk(Generic[R]):
         }
 
     def straddling_keys(self) -> set[str]:
-        """Natural keys that end one page and start the next.
+        """Natural keys of a second that a page boundary cuts, found on both sides of it.
 
-        Such a row is either one row served twice (a cursor boundary that repeats its anchor) or
+        Such a key is either one row served twice (a cursor boundary that repeats its anchor) or
         identical legs of one transaction split by the page size: the pages alone cannot tell.
+        Rows of one second need not come in key order, so the whole second is compared, not just
+        the rows touching the boundary.
         """
         found: set[str] = set()
         for before, after in zip(self.pages, self.pages[1:], strict=False):
-            if before and after and before[-1].natural_key == after[0].natural_key:
-                found.add(before[-1].natural_key)
+            second = _second(before[-1]) if before and after else None
+            if second is None or _second(after[0]) != second:
+                continue
+            ended = {r.natural_key for r in before if _second(r) == second}
+            found |= ended & {r.natural_key for r in after if _second(r) == second}
         return found
+
+
+def _second(row: object) -> int | None:
+    """A timed row's second (fills, activity); None for rows with no time (positions)."""
+    second = getattr(row, "timestamp", None)
+    return second if isinstance(second, int) else None
 
 
 def in_window(start: int | None, end: int | None) -> Callable[[Any], bool]:
