@@ -29,6 +29,8 @@ from polymarket_pipeline.sync.fills import utcnow
 log = logging.getLogger(__name__)
 
 FETCH_EVERY = timedelta(days=1)
+RETRY_FAILED_AFTER = timedelta(hours=1)
+"""A wallet whose read failed is due again this long after (its read time is set back to make it so)."""
 """A wallet's official series is read at most this often (its past points are daily anyway)."""
 MAX_WALLETS_PER_RUN = 200
 WALLETS_IN_FLIGHT = 4
@@ -60,6 +62,13 @@ def point_input(point: OfficialPnlPoint, series: OfficialPnlSeries) -> OfficialP
     )
 
 
+def _retry_later(engine: Engine, wallet: str, at: datetime) -> None:
+    """Due again ``RETRY_FAILED_AFTER`` from now, not on every run: a wallet whose read keeps
+    failing (a lasting 404) must not have the PnL sensor ask for a run every minute."""
+    with engine.begin() as connection:
+        store.mark_fetched(connection, wallet, at - FETCH_EVERY + RETRY_FAILED_AFTER)
+
+
 async def fetch_official(
     client: PolymarketClient,
     engine: Engine,
@@ -85,7 +94,8 @@ async def fetch_official(
                 closed = await client.fetch_closed_positions(wallet)
             except PolymarketError as exc:
                 run.failures[wallet] = escape(exc, MESSAGE_LIMIT)
-                log.warning("wallet %s: official PnL not read (retried next run): %s", wallet, exc)
+                log.warning("wallet %s: official PnL not read (retried within the hour): %s", wallet, exc)
+                await asyncio.to_thread(_retry_later, engine, wallet, now())
                 return
             points = [point_input(p, series) for p in series.points]
             stamp = now()

@@ -8,10 +8,12 @@ from typing import Any
 
 import dagster as dg
 
+from polymarket_pipeline.sync.official import OfficialRun
 from polymarket_pipeline.sync.pnl import AgreementReport, PnlRun
 from polymarket_pipeline.sync.pnl.report import Leaderboard
 
 CHECK = "pnl_matches_polymarket"
+OFFICIAL_CHECK = "official_pnl_read"
 LEADERBOARD_ROWS = 25
 
 
@@ -112,9 +114,13 @@ def disagreement_lines(report: AgreementReport) -> list[dict[str, Any]]:
 
 
 def agreement_check(report: AgreementReport) -> dg.AssetCheckResult:
-    """WARN unless every compared (complete) wallet and position agrees with Polymarket's figures."""
+    """WARN unless every compared (complete) wallet and position agrees with Polymarket's figures,
+    and WARN when there was something to compare with but nothing could be (not a silent pass)."""
     wallets_ok = report.wallets.disagreeing == 0
     positions_ok = report.positions_agreeing == report.positions_compared
+    comparable = bool(report.wallets_moved_since_point or report.wallets.incomplete_excluded)
+    compared_something = report.wallets.compared > 0 or report.positions_compared > 0
+    nothing_compared = comparable and not compared_something
     metadata: dict[str, Any] = {
         **agreement_figures(report),
         "disagreeing_wallets": dg.MetadataValue.json(disagreement_lines(report)),
@@ -125,12 +131,39 @@ def agreement_check(report: AgreementReport) -> dg.AssetCheckResult:
         "tolerance": "wallets: max($10, 1 %) of Polymarket's figure; positions: avg ±5e-5, realized "
         "within max($0.01, 1e-4 x cost); incomplete ledgers are excluded, never counted as agreeing",
     }
+    if nothing_compared:
+        metadata["nothing_compared"] = (
+            "official figures exist, but every wallet moved since its point or has an incomplete "
+            "ledger, and no position had API figures: nothing was checked"
+        )
     return dg.AssetCheckResult(
         asset_key="trader_stats",
         check_name=CHECK,
-        passed=wallets_ok and positions_ok,
+        passed=wallets_ok and positions_ok and not nothing_compared,
         severity=dg.AssetCheckSeverity.WARN,
         metadata=metadata,
+    )
+
+
+def official_read_check(run: OfficialRun) -> dg.AssetCheckResult:
+    """``official_pnl_read``: ERROR when every due wallet's read failed, WARN when some did."""
+    all_failed = run.wallets_due > 0 and run.wallets_fetched == 0
+    return dg.AssetCheckResult(
+        asset_key="wallet_pnl_official",
+        check_name=OFFICIAL_CHECK,
+        passed=not run.failures,
+        severity=dg.AssetCheckSeverity.ERROR if all_failed else dg.AssetCheckSeverity.WARN,
+        description=(
+            f"{len(run.failures)} of {run.wallets_due} due wallets not read (retried within the hour)"
+            if run.failures
+            else f"{run.wallets_fetched} of {run.wallets_due} due wallets read"
+        ),
+        metadata={
+            "wallets_due": run.wallets_due,
+            "wallets_fetched": run.wallets_fetched,
+            "wallets_failed": len(run.failures),
+            "failures": dg.MetadataValue.json(run.failures),
+        },
     )
 
 

@@ -15,7 +15,9 @@ from sqlalchemy.engine import Engine
 from polymarket_pipeline.db import wallets
 from polymarket_pipeline.definitions import build_definitions
 from polymarket_pipeline.defs.resources import DatabaseResource
+from polymarket_pipeline.simulator.faults import FaultRule
 from polymarket_pipeline.simulator.server import SimulatorServer
+from polymarket_pipeline.sync.pnl.report import pending_work
 from polymarket_pipeline_tests.defs.conftest import api_resource
 
 HOT = 3
@@ -244,3 +246,25 @@ def test_a_wallet_that_traded_after_its_official_point_is_not_compared_until_the
     assert stats[hot[0]]["official_likely_cause"] == "moved_since_point"
     moved = check.metadata["wallets_moved_since_point"].value  # the trade's makers moved too
     assert check.metadata["wallets_compared"].value == len(hot) - len(moved)  # type: ignore[arg-type]
+
+
+def test_official_reads_failing_turn_their_check_red_but_never_hold_up_our_figures(
+    sim: SimulatorServer, engine: Engine, defs: dg.Definitions, instance: dg.DagsterInstance
+) -> None:
+    """Every hot wallet's ``/v2/user-pnl`` answers 500: pnl_current still brings every figure up to
+    date, ``official_pnl_read`` fails at ERROR naming each wallet, and the failed wallets are not
+    due again at once (the PnL sensor does not ask for a run every minute)."""
+    hot = follow_and_sweep(sim, engine, defs, instance)
+    sim.faults.add(FaultRule(kind="500", route="/v2/user-pnl"))
+    result = pnl(defs, instance)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    read = checks["official_pnl_read"]
+    assert not read.passed
+    assert read.severity == dg.AssetCheckSeverity.ERROR
+    assert set(read.metadata["failures"].value) == set(hot)  # type: ignore[arg-type]
+    assert read.metadata["wallets_fetched"].value == 0
+    assert {r["wallet_address"] for r in rows(engine, "trader_stats")} >= set(hot)  # figures current
+    assert "pnl_matches_polymarket" in checks  # evaluated against what was stored before (nothing)
+    assert pending_work(engine).reason is None  # retried within the hour, not on the next tick
+    later = datetime.now(UTC) + timedelta(hours=1, minutes=1)
+    assert pending_work(engine, now=later).reason == "official series due"
