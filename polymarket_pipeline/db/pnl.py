@@ -900,6 +900,12 @@ def write_wallets(connection: Connection, writes: Sequence[WalletWrite]) -> list
     return [w.wallet for w in claimed]
 
 
+def daily_days_between(connection: Connection, first: date, before: date) -> list[date]:
+    """The days from ``first`` up to (not including) ``before`` that hold ``wallet_pnl_daily`` rows."""
+    stmt = select(_daily.c.day).where(_daily.c.day >= first, _daily.c.day < before).distinct()
+    return sorted(connection.scalars(stmt))
+
+
 def write_daily(connection: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     bulk_upsert(connection, _daily, rows, key=["wallet_address", "day"])
 

@@ -276,6 +276,29 @@ def test_a_late_row_replays_its_condition_and_still_equals_one_run(
         assert snapshot_of(engine, TODAY) == snapshot_of(fresh, TODAY)
 
 
+def test_a_late_row_makes_every_stored_day_after_it_stale_not_only_its_own(engine: Engine) -> None:
+    """Daily figures are cumulative: a fill landing on 06-02 changes 06-02 and every stored day
+    after it (06-05 and 06-08 here), up to yesterday; days before it are left as they are."""
+    tape = Tape(engine)
+    hand_built(tape)
+    update_pnl(engine, now=NOW)
+    for day in (date(2026, 6, 1), date(2026, 6, 5), date(2026, 6, 8)):
+        compute_day(engine, day, now=NOW)
+    late = [Fill(W, "BUY", Y2, C2, 5, 0.6, T0 + 86_400 + 60, "0x31", outcome="Yes", outcome_index=0)]
+    tape.fills(late, NOW + timedelta(minutes=5))
+    run = update_pnl(engine, now=NOW + timedelta(minutes=10))
+    assert run.stale_days == [date(2026, 6, 2), date(2026, 6, 5), date(2026, 6, 8)]
+    before = {r["day"]: r for r in rows(engine, "wallet_pnl_daily", where=f"wallet_address = '{W}'")}
+    for day in run.stale_days:
+        compute_day(engine, day, now=NOW + timedelta(minutes=10))
+    after = {r["day"]: r for r in rows(engine, "wallet_pnl_daily", where=f"wallet_address = '{W}'")}
+    later = [d for d in after if str(d) >= "2026-06-05" and str(d) < "2026-06-10"]
+    assert later
+    cumulative = ("realized_pnl", "unrealized_pnl", "position_pnl", "marked_positions")
+    for day in later:  # the day-end figures after the late fill changed: they were really stale
+        assert [after[day][k] for k in cumulative] != [before[day][k] for k in cumulative], day
+
+
 def test_a_later_leg_of_a_transaction_already_applied_is_replayed_not_guessed(
     engine: Engine, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

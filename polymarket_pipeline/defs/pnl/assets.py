@@ -134,7 +134,7 @@ def pnl_current(context: dg.AssetExecutionContext, database: DatabaseResource) -
         context.log.warning("a long write held the tape: no new rows applied this run (next run will)")
     stale = sorted(run.stale_days)
     for day in stale[-MAX_STALE_DAYS:]:
-        compute_day(engine, day, now=now)
+        compute_day(engine, day, now=now, drawdowns=False)
     if stale:
         refresh_drawdowns(engine, now=now)
     report = pnl_agreement(engine, now=now)
@@ -197,7 +197,7 @@ def wallet_pnl_daily(context: dg.AssetExecutionContext, database: DatabaseResour
     engine = database.engine()
     now = datetime.now(UTC)
     for key in context.partition_keys:
-        result = compute_day(engine, _day(key), now=now)
+        result = compute_day(engine, _day(key), now=now, drawdowns=False)
         context.add_asset_metadata(
             {**day_totals(day_rows(engine, result.day)), "marks": dg.MetadataValue.json(result.marks)},
             partition_key=key,

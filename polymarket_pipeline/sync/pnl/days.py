@@ -60,7 +60,7 @@ class DayRun:
     seconds: float
 
 
-def compute_day(engine: Engine, day: date, *, now: datetime) -> DayRun:
+def compute_day(engine: Engine, day: date, *, now: datetime, drawdowns: bool = True) -> DayRun:
     """One ``wallet_pnl_daily`` partition for every registered wallet, cumulative to that UTC day's end.
 
     Each wallet is replayed from its events before the next midnight. Its open positions at that
@@ -69,7 +69,8 @@ def compute_day(engine: Engine, day: date, *, now: datetime) -> DayRun:
     stored wallet (``last_trade``: the price the market last traded at, as any stored fill saw it;
     the API's current ``cur_price`` says nothing about a past day), else not at all (NULL
     unrealized, ``unrealized_complete`` false). Today's partition is the live figures: the replay to
-    now at the API's marks. The drawdowns in ``trader_stats`` are then recomputed from the curve.
+    now at the API's marks. The drawdowns in ``trader_stats`` are then recomputed from the curve
+    (``drawdowns=False``: by the caller, once after several days).
     """
     started = time.monotonic()
     now = utc(now)
@@ -124,7 +125,8 @@ def compute_day(engine: Engine, day: date, *, now: datetime) -> DayRun:
     rows = [w.row(day, {a: p for a, (_, p) in last_fill.items()}, marks, live, now) for w in pending]
     with engine.begin() as conn:
         store.write_daily(conn, rows)
-    refresh_drawdowns(engine, now=now)
+    if drawdowns:
+        refresh_drawdowns(engine, now=now)
     return DayRun(day, live, len(rows), rows_read, dict(marks), time.monotonic() - started)
 
 

@@ -555,7 +555,8 @@ class PnlRun:
     state_rows_read: int
     """Stored position and condition rows read back to resume books."""
     stale_days: list[date]
-    """Past days whose ``wallet_pnl_daily`` partition new rows changed (recompute them)."""
+    """Past days whose ``wallet_pnl_daily`` partition new rows changed (recompute them): the days
+    of the late rows and, the daily figures being cumulative, every stored day after the first."""
     users: int
     users_changed: int
     positions_compared: int
@@ -737,7 +738,7 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
         new_rows=sum(len(_new_events(p, states[p.wallet])) if p.wallet in states else 0 for p in plans),
         rows_read=totals["rows_read"],
         state_rows_read=totals["state_rows_read"],
-        stale_days=sorted(d for d in stale if d < today),
+        stale_days=_stale_days(engine, stale, today),
         users=users,
         users_changed=users_changed,
         positions_compared=totals["compared"],
@@ -913,3 +914,12 @@ def _user_row(
             "as_of": now,
             "updated_at": now,
         }
+
+
+def _stale_days(engine: Engine, late: set[date], today: date) -> list[date]:
+    """The late rows' past days, and every stored day after the first of them (cumulative figures)."""
+    past = {d for d in late if d < today}
+    if not past:
+        return []
+    with reading(engine) as connection:
+        return sorted(past | set(store.daily_days_between(connection, min(past), today)))
