@@ -119,9 +119,11 @@ def ingest_horizon(connection: Connection) -> Horizon | None:
 
     Call it in a write transaction (``engine.begin()``): on SQLite that holds the database's one
     write lock; on PostgreSQL ``LOCK ... IN SHARE MODE`` waits for the tables' writers in flight
-    and holds new ones off until the transaction ends (an instant: two index lookups). None when
-    the lock could not be had within the connection's ``lock_timeout`` (a long write in flight):
-    the caller then applies no new rows this time.
+    and holds new ones off until the transaction ends (an instant: two index lookups). On
+    PostgreSQL, None when the lock could not be had within the connection's ``lock_timeout`` (a
+    long write in flight): the caller then applies no new rows this time. On SQLite the lock is
+    the transaction's own (taken when it began, within the busy timeout, else ``OperationalError``
+    fails the run, and the next run retries).
     """
     dialect = connection.dialect.name
     if dialect == "sqlite":
