@@ -244,6 +244,45 @@ def epoch_of(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def test_a_backlog_bigger_than_one_run_is_applied_over_runs_and_equals_one_run(
+    engine: Engine, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Memory stays bounded: with ``max_rows`` 2, five new rows take three runs, each reading at
+    most two rows per table and saying more are left, and the result is one run's over them all."""
+    tape = Tape(engine)
+    hand_built(tape)
+    update_pnl(engine, now=NOW)
+    backlog = [
+        Fill(
+            W,
+            "BUY" if i % 2 else "SELL",
+            Y2,
+            C2,
+            2 + i,
+            0.6 + i / 100,
+            epoch_of(NOW) - 900 + i,
+            f"0x4{i}",
+            outcome="Yes",
+            outcome_index=0,
+        )
+        for i in range(5)
+    ]
+    tape.fills(backlog, NOW + timedelta(minutes=5))
+    runs = []
+    for minute in range(10, 60, 10):
+        runs.append(update_pnl(engine, now=NOW + timedelta(minutes=minute), max_rows=2))
+        if not runs[-1].rows_left:
+            break
+    assert [r.new_rows for r in runs] == [2, 2, 1]
+    assert [r.rows_left for r in runs] == [True, True, False]
+    with twin_engine(request, db_url, tmp_path) as fresh:
+        twin = Tape(fresh)
+        hand_built(twin)
+        twin.fills(backlog, NOW)
+        update_pnl(fresh, now=NOW + timedelta(minutes=30))
+        assert snapshot_of(engine, TODAY) == snapshot_of(fresh, TODAY)
+
+
 def test_a_late_row_replays_its_condition_and_still_equals_one_run(
     engine: Engine, db_url: str, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:

@@ -132,6 +132,8 @@ def pnl_current(context: dg.AssetExecutionContext, database: DatabaseResource) -
     run = update_pnl(engine, now=now)
     if run.ingest_deferred:
         context.log.warning("a long write held the tape: no new rows applied this run (next run will)")
+    if run.rows_left:
+        context.log.info("more new rows than one run reads: the next run (within a minute) goes on")
     stale = sorted(run.stale_days)
     for day in stale[-MAX_STALE_DAYS:]:
         compute_day(engine, day, now=now, drawdowns=False)

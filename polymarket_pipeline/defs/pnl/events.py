@@ -68,6 +68,7 @@ def run_figures(run: PnlRun) -> dict[str, Any]:
         "late_events": run.late_events,
         "replay_reasons": dg.MetadataValue.json(dict(run.replay_reasons)),
         "update_seconds": round(run.seconds, 3),
+        "rows_left_for_the_next_run": run.rows_left,
     }
 
 

@@ -88,6 +88,9 @@ from polymarket_pipeline.sync.pnl.totals import (
     utc,
 )
 
+MAX_TAPE_ROWS_PER_RUN = 1_000_000
+"""New rows of each tape table one run reads at most, so memory stays bounded after an outage."""
+
 # --- one wallet's update ---------------------------------------------------------------------------
 
 PlanKind = Literal["full", "partial", "marks", "roll", "none"]
@@ -569,6 +572,8 @@ class PnlRun:
     ingest_deferred: bool
     """The horizon could not be read (a long write held the tape): no new rows applied this time."""
     seconds: float
+    rows_left: bool = False
+    """More new rows than one run reads (``max_rows``): the next run applies the rest."""
 
 
 def _plan(
@@ -611,13 +616,21 @@ def _batches(plans: Sequence[Plan], sizes: Mapping[str, int]) -> Iterable[list[P
         yield batch
 
 
-def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None = None) -> PnlRun:
+def update_pnl(
+    engine: Engine,
+    *,
+    now: datetime,
+    wallets: Collection[str] | None = None,
+    max_rows: int = MAX_TAPE_ROWS_PER_RUN,
+) -> PnlRun:
     """Bring ``position_pnl``, today's ``wallet_pnl_daily``, ``trader_stats`` and ``user_pnl`` up to
     date for every registered wallet (or ``wallets``), at the cost of what changed since the last run.
 
     A run over every wallet advances the global cursor (unless a wallet was left to another run);
     one over some wallets only moves theirs. Re-running with nothing new writes nothing and reads
     one registry and one state row per wallet (plus the market cache and the users' links).
+    At most ``max_rows`` new rows of each tape table are read (memory stays bounded after an
+    outage or a big backfill); ``rows_left`` then says the next run goes on from there.
     """
     started = time.monotonic()
     now = utc(now)
@@ -646,6 +659,12 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
                 min(s.applied.activity_seq for s in states.values()),
             )
         with_state = [w for w in names if w in states]
+        uncapped = horizon
+        if since is not None:
+            horizon = Horizon(
+                min(horizon.trades_seq, since.trades_seq + max_rows),
+                min(horizon.activity_seq, since.activity_seq + max_rows),
+            )
         if since is not None and with_state:
             tape = store.rows_since(connection, since, horizon, with_state if subset else None)
         else:
@@ -747,6 +766,7 @@ def update_pnl(engine: Engine, *, now: datetime, wallets: Collection[str] | None
         cursor=horizon if advance else (cursor or Horizon()),
         cursor_advanced=advance,
         ingest_deferred=horizon_read is None,
+        rows_left=horizon != uncapped,
         seconds=time.monotonic() - started,
     )
 
