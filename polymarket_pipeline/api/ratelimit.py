@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from polymarket_pipeline.domain.budgets import Budget, reserve, with_send_margin
@@ -25,6 +25,34 @@ class Limiter(Protocol):
     async def acquire(self, api: str = "data", route: str | None = None) -> None: ...
 
 
+LATE_WAKE_SLACK = 0.5
+"""How late, in booked intervals, a waiter may wake and still send on its slot. Sends within
+this of their slots keep every window under ``rate * w + burst`` with the send margin; a later
+wake (the host stalled, every overdue waiter wakes at once) books again instead of sending
+together with the on-time ones behind it."""
+
+MAX_REBOOKS = 3
+"""Bookings a request makes after late wakes before it sends anyway: on a host stalled for good,
+waiting for ever would be worse than a window a little over the limit (which a 429 then corrects)."""
+
+
+async def wait_for_slot(book: Callable[[], Awaitable[float]], slack: float) -> int:
+    """Book a slot, sleep until it, and book again when the wake came more than ``slack`` late.
+
+    ``book`` returns how long to wait from when it returns. Returns the number of re-bookings:
+    each one leaves its missed slot unused, so a stall costs throughput, never the limit.
+    """
+    loop = asyncio.get_running_loop()
+    for rebooks in range(MAX_REBOOKS + 1):
+        wait = await book()
+        slot = loop.time() + wait
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if loop.time() - slot <= slack:
+            return rebooks
+    return MAX_REBOOKS
+
+
 class RateLimiter:
     """Token bucket (GCRA, ``domain.budgets``): ``burst`` requests at once, then ``rate`` per second.
 
@@ -34,8 +62,9 @@ class RateLimiter:
     Each ``acquire`` reserves the earliest conforming send time synchronously (no awaits between
     reading and writing the state), then sleeps until it: concurrent callers queue up in order,
     and the arithmetic is exact, so a test on a virtual clock sees exactly one booked interval
-    between sends. Time is the running loop's clock (``time.monotonic`` on real loops), so one instance
-    can be shared by several clients, threads and successive event loops (a sensor running one
+    between sends. A waiter that wakes late (a stalled loop) books again (``wait_for_slot``).
+    Time is the running loop's clock (``time.monotonic`` on real loops), so one instance can be
+    shared by several clients, threads and successive event loops (a sensor running one
     ``asyncio.run`` per tick keeps spending the same budget). A cancelled waiter's slot is not
     given back: the bucket errs on the slow side. One process only: see ``db.budget`` for many.
     """
@@ -50,6 +79,8 @@ class RateLimiter:
         self._tat: float | None = None
         """Theoretical arrival time: when the bucket would next be empty (None: never used)."""
         self._lock = threading.Lock()
+        self.late_wakes = 0
+        """Requests that woke too late for their slot and booked again (see ``wait_for_slot``)."""
 
     def reserve(self, now: float) -> float:
         """Reserve the next send slot at or after ``now``; return how long to wait for it."""
@@ -59,9 +90,12 @@ class RateLimiter:
 
     async def acquire(self, api: str = "data", route: str | None = None) -> None:
         """Wait until a token is available and take it."""
-        delay = self.reserve(asyncio.get_running_loop().time())
-        if delay > 0:
-            await asyncio.sleep(delay)
+        loop = asyncio.get_running_loop()
+
+        async def book() -> float:
+            return self.reserve(loop.time())
+
+        self.late_wakes += await wait_for_slot(book, LATE_WAKE_SLACK * self.booked.interval)
 
     def __repr__(self) -> str:
         return f"RateLimiter(rate={self.rate!r}, burst={self.burst!r})"

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
+from polymarket_pipeline.api.ratelimit import LATE_WAKE_SLACK, wait_for_slot
 from polymarket_pipeline.domain.budgets import Budget, ceilings_for, with_send_margin
 
 _ENSURE = text(
@@ -62,13 +63,18 @@ class SharedRateLimiter:
         self.rate = tier.rate
         self.burst = tier.burst
         self.tier = with_send_margin(tier)
+        self.late_wakes = 0
+        """Requests that woke too late for their slot and booked again (see ``wait_for_slot``)."""
 
     async def acquire(self, api: str = "data", route: str | None = None) -> None:
         """Wait for this request's slot in the tier's bucket and in every ceiling it spends from."""
         budgets = [self.tier, *(with_send_margin(c) for c in ceilings_for(api, route))]
-        wait = await asyncio.to_thread(book, self.engine, budgets)
-        if wait > 0:
-            await asyncio.sleep(wait)
+        slack = LATE_WAKE_SLACK * min(b.interval for b in budgets)
+
+        async def book_all() -> float:
+            return await asyncio.to_thread(book, self.engine, budgets)
+
+        self.late_wakes += await wait_for_slot(book_all, slack)
 
     def __repr__(self) -> str:
         return f"SharedRateLimiter({self.tier!r})"

@@ -18,7 +18,7 @@ import pytest
 from aiotools import VirtualClock
 
 from polymarket_pipeline.api import ClientSettings, PolymarketClient
-from polymarket_pipeline.api.ratelimit import RateLimiter, WalletCooldown
+from polymarket_pipeline.api.ratelimit import MAX_REBOOKS, RateLimiter, WalletCooldown, wait_for_slot
 from polymarket_pipeline.domain.budgets import Budget, busiest_window, window_allowance, with_send_margin
 from polymarket_pipeline_tests.api import payloads as p
 
@@ -110,6 +110,62 @@ def test_client_requests_arrive_at_the_configured_rate() -> None:
     assert sorted(arrivals) == pytest.approx(expected)
     for length in (1, 2, 3):  # never more than the bucket allows in any window
         assert busiest_window(arrivals, length) <= window_allowance(rate, burst, length)
+
+
+def test_a_stall_never_bunches_late_waiters_with_on_time_ones() -> None:
+    """A loop that blocks for 0.3 s wakes every overdue waiter at once: they book again instead
+    of all sending at that instant beside the ones due right after (which puts 11 requests in a
+    quarter of a second where a 20/s, burst-5 bucket allows 10)."""
+    rate, burst, n = 20.0, 5, 60
+    limiter = RateLimiter(rate=rate, burst=burst)
+    clock = VirtualClock()
+
+    async def go() -> list[float]:
+        stamps: list[float] = []
+
+        async def one() -> None:
+            await limiter.acquire()
+            stamps.append(now())
+
+        async def stall() -> None:
+            await asyncio.sleep(0.1)
+            clock.vtime += 0.3  # the loop ran something blocking for 0.3 s
+
+        await asyncio.gather(stall(), *(one() for _ in range(n)))
+        return sorted(stamps)
+
+    async def main() -> list[float]:
+        with clock.patch_loop():
+            return await go()
+
+    stamps = asyncio.run(main())
+    assert len(stamps) == n
+    assert limiter.late_wakes > 0
+    for length in (0.25, 0.5, 1, 2, 3):
+        assert busiest_window(stamps, length) <= window_allowance(rate, burst, length), length
+
+
+def test_a_host_stalled_for_good_still_sends() -> None:
+    """Every wake a second late: a request books again at most ``MAX_REBOOKS`` times, then goes."""
+    clock = VirtualClock()
+    bookings = 0
+
+    async def book() -> float:
+        nonlocal bookings
+        bookings += 1
+
+        def stall() -> None:
+            clock.vtime += 1.0
+
+        asyncio.get_running_loop().call_later(0.05, stall)  # runs while the caller sleeps
+        return 0.1
+
+    async def main() -> int:
+        with clock.patch_loop():
+            return await wait_for_slot(book, slack=0.01)
+
+    assert asyncio.run(main()) == MAX_REBOOKS
+    assert bookings == MAX_REBOOKS + 1
 
 
 def test_reused_across_event_loops_without_warnings() -> None:

@@ -70,6 +70,33 @@ def test_the_limiter_waits_and_refuses_sqlite(pg_engine: Engine, tmp_path: objec
         SharedRateLimiter(create_db_engine("sqlite://"), Budget("x", rate=1, burst=1))
 
 
+def test_waiters_woken_late_by_a_blocked_loop_book_again(pg_engine: Engine) -> None:
+    """A loop blocked for 0.4 s wakes every overdue waiter at once; they book new slots instead of
+    sending together with the ones due after them, so the sends stay inside the bucket's windows."""
+    rate, burst, n = 20.0, 2, 30
+    limiter = SharedRateLimiter(pg_engine, Budget("test:late-wakes", rate=rate, burst=burst))
+
+    async def go() -> list[float]:
+        loop = asyncio.get_running_loop()
+        stamps: list[float] = []
+
+        async def one() -> None:
+            await limiter.acquire("clob", "GET /book")
+            stamps.append(loop.time())
+
+        async def block() -> None:
+            await asyncio.sleep(0.15)
+            time.sleep(0.4)  # noqa: ASYNC251 - the stall under test: something blocking on the loop
+
+        await asyncio.gather(block(), *(one() for _ in range(n)))
+        return sorted(stamps)
+
+    stamps = asyncio.run(go())
+    assert limiter.late_wakes > 0
+    for length in (0.25, 0.5, 1.0):
+        assert most_in_window(stamps, length) <= int(rate * length + burst), length
+
+
 def test_the_client_books_each_routes_published_ceiling_over_http(pg_engine: Engine) -> None:
     """Through the real client and simulator: /positions requests spend from Polymarket's
     /positions ceiling (150 per 10 s) even when the tier would allow far more, and a CLOB request

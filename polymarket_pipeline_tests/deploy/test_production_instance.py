@@ -247,12 +247,19 @@ def test_webserver_and_daemon_run_with_the_production_config(stack: Stack) -> No
 
     statuses = wait_for(daemons_healthy, timeout=60, what="healthy daemon heartbeats")
     assert {"QUEUED_RUN_COORDINATOR", "SENSOR", "SCHEDULER", "MONITORING"} <= set(statuses)
-    liveness = subprocess.run(
-        [harness.tool("dagster-daemon"), "liveness-check"],
-        env=stack.env, capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert liveness.returncode == 0, liveness.stdout + liveness.stderr
-    assert "Daemon live" in liveness.stdout
+
+    def live() -> str:
+        # it reads the heartbeats again on its own; on a loaded machine they can trail the statuses
+        # above by a beat (seen: "Daemon(s) not running" while every status was healthy)
+        done = subprocess.run(
+            [harness.tool("dagster-daemon"), "liveness-check"],
+            env=stack.env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError((done.stdout + done.stderr).strip()[-2000:])
+        return done.stdout
+
+    assert "Daemon live" in wait_for(live, timeout=90, what="dagster-daemon liveness-check", interval=2)
 
 
 def test_queued_run_is_dequeued_by_the_daemon_and_succeeds(stack: Stack) -> None:
