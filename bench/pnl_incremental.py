@@ -32,8 +32,9 @@ import random
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -391,6 +392,19 @@ def measure(
 
         def record(case: str, new: int, url: str = db.url) -> None:
             seconds, run = timed_run(url)
+            runs = 1
+            while run.rows_left:  # a backlog over the per-run cap: the next runs go on, as the sensor's would
+                more, later = timed_run(url)
+                seconds, runs = seconds + more, runs + 1
+                run = replace(
+                    later,
+                    wallets_updated=max(run.wallets_updated, later.wallets_updated),
+                    rows_read=run.rows_read + later.rows_read,
+                    state_rows_read=run.state_rows_read + later.state_rows_read,
+                    replay_reasons=dict(Counter(run.replay_reasons) + Counter(later.replay_reasons)),
+                )
+            if runs > 1:
+                case = f"{case} in {runs} runs"
             out.append(Row(dialect, trades, case, new, seconds, run))
             log(
                 f"  {case}: {seconds:.2f} s, {run.wallets_updated:,} wallets updated, {run.rows_read:,} "
