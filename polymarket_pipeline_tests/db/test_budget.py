@@ -14,10 +14,15 @@ from polymarket_pipeline.api import ClientSettings, PolymarketClient
 from polymarket_pipeline.db.budget import SharedRateLimiter, book
 from polymarket_pipeline.db.engine import create_db_engine
 from polymarket_pipeline.db.migrate import upgrade
-from polymarket_pipeline.domain.budgets import ROUTE_CEILINGS, Budget, with_send_margin
+from polymarket_pipeline.domain.budgets import (
+    ROUTE_CEILINGS,
+    Budget,
+    busiest_window,
+    window_allowance,
+    with_send_margin,
+)
 from polymarket_pipeline.simulator.model import SimulatorConfig
 from polymarket_pipeline.simulator.server import SimulatorServer
-from polymarket_pipeline_tests.domain.test_budgets import most_in_window
 
 pytestmark = pytest.mark.postgres
 
@@ -51,7 +56,7 @@ def test_concurrent_bookings_from_several_workers_share_one_bucket(pg_engine: En
     for thread in threads:
         thread.join()
     assert len(slots) == 120
-    assert most_in_window(slots, 1.0) <= 20 + 5 + 1  # +1: the clock read precedes the booking
+    assert busiest_window(slots, 1.0) <= 20 + 5 + 1  # +1: the clock read precedes the booking
     span = max(slots) - min(slots)
     assert span >= (120 - 5) / 20 * 0.95  # the bucket really throttled the four of them
 
@@ -94,7 +99,7 @@ def test_waiters_woken_late_by_a_blocked_loop_book_again(pg_engine: Engine) -> N
     stamps = asyncio.run(go())
     assert limiter.late_wakes > 0
     for length in (0.25, 0.5, 1.0):
-        assert most_in_window(stamps, length) <= int(rate * length + burst), length
+        assert busiest_window(stamps, length) <= window_allowance(rate, burst, length), length
 
 
 def test_the_client_books_each_routes_published_ceiling_over_http(pg_engine: Engine) -> None:
